@@ -1,0 +1,33 @@
+package dev.kiln.spi;
+
+import dev.kiln.core.Device;
+import dev.kiln.spi.ir.Graph;
+import dev.kiln.spi.ir.TensorType;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/** An opened plugin: memory, host transfers and compilation. Closing frees everything it owns. */
+public interface Accelerator extends AutoCloseable {
+    String name();
+
+    List<Device> devices();
+
+    Capabilities capabilities();
+
+    /** Uninitialised device memory for one tensor. */
+    Buffer allocate(TensorType type);
+
+    /** A new buffer holding a copy of {@code host}, which has {@code type.byteSize()} bytes in row-major order. */
+    Buffer upload(TensorType type, MemorySegment host);
+
+    /** Copies {@code buffer} into {@code host} (row-major, {@code byteSize()} bytes). */
+    void download(Buffer buffer, MemorySegment host);
+
+    /**
+     * Compiles a graph of primitives and the composites this accelerator reports as native.
+     * Errors in the graph raise {@link IllegalArgumentException} naming the node.
+     */
+    Executable compile(Graph graph, CompileOptions options);
+
+    @Override void close();
+}

@@ -1,0 +1,79 @@
+package dev.kiln.spi;
+
+import dev.kiln.spi.ir.TensorType;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.ref.Cleaner;
+
+/**
+ * A tensor in host memory, 64-byte aligned for vector units, freed on {@link #close()} or, as a
+ * safety net, when it becomes unreachable. Used by CPU plugins and by {@link KernelAccelerator}.
+ */
+public final class HostBuffer implements Buffer {
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final MethodHandle ALIGNED_ALLOC;
+    private static final MethodHandle FREE;
+
+    static {
+        Linker linker = Linker.nativeLinker();
+        ALIGNED_ALLOC = linker.downcallHandle(linker.defaultLookup().find("aligned_alloc").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+        FREE = linker.downcallHandle(linker.defaultLookup().find("free").orElseThrow(),
+                FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+    }
+
+    private final TensorType type;
+    private final MemorySegment segment;
+    private final Freer freer;
+    private final Cleaner.Cleanable cleanable;
+
+    private HostBuffer(TensorType type, MemorySegment segment) {
+        this.type = type;
+        this.segment = segment;
+        this.freer = new Freer(segment.address());
+        this.cleanable = CLEANER.register(this, freer);
+    }
+
+    public static HostBuffer allocate(TensorType type) {
+        long bytes = Math.max(64, (type.byteSize() + 63) & ~63L);
+        MemorySegment raw;
+        try {
+            raw = (MemorySegment) ALIGNED_ALLOC.invokeExact(64L, bytes);
+        } catch (Throwable t) {
+            throw new IllegalStateException("aligned_alloc failed", t);
+        }
+        if (raw.address() == 0) throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of host memory for " + type);
+        return new HostBuffer(type, raw.reinterpret(type.byteSize()));
+    }
+
+    @Override public TensorType type() { return type; }
+
+    /** The memory; valid until {@link #close()}. */
+    public MemorySegment segment() {
+        if (freer.freed) throw new IllegalStateException("buffer " + type + " is closed");
+        return segment;
+    }
+
+    @Override public void close() { cleanable.clean(); }
+
+    @Override public String toString() { return "HostBuffer" + type; }
+
+    private static final class Freer implements Runnable {
+        private final long address;
+        private volatile boolean freed;
+
+        Freer(long address) { this.address = address; }
+
+        @Override public void run() {
+            freed = true;
+            try {
+                FREE.invokeExact(MemorySegment.ofAddress(address));
+            } catch (Throwable t) {
+                throw new IllegalStateException("free failed", t);
+            }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package dev.kiln.spi.ir;
+
+import dev.kiln.core.DType;
+import dev.kiln.core.Shape;
+import dev.kiln.spi.ir.Primitive.BinaryFn;
+import dev.kiln.spi.ir.Primitive.UnaryFn;
+import java.util.List;
+
+/**
+ * Ops a plugin may implement natively (fused) and that otherwise decompose into primitives.
+ * The decomposition is the op's definition: the conformance kit checks a native kernel against it.
+ */
+public sealed interface Composite extends Op {
+
+    /** Emits primitives (or other composites) computing this op on {@code in}; returns the outputs. */
+    List<Value> decompose(Graph.Builder b, List<Value> in);
+
+    /** Activations that can follow a linear layer. */
+    enum Activation {
+        NONE, RELU, TANH, SIGMOID;
+
+        public Value apply(Graph.Builder b, Value z) {
+            return switch (this) {
+                case NONE -> z;
+                case RELU -> b.unary(UnaryFn.RELU, z);
+                case TANH -> b.unary(UnaryFn.TANH, z);
+                case SIGMOID -> b.unary(UnaryFn.SIGMOID, z);
+            };
+        }
+    }
+
+    /** {@code act(x @ w^T + bias)} with PyTorch's layout: x[n, in], w[out, in], bias[out]. */
+    record Linear(Activation activation) implements Composite {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 3);
+            Shape x = in.get(0).shape(), w = in.get(1).shape(), bias = in.get(2).shape();
+            if (x.rank() != 2 || w.rank() != 2) throw error("needs x[n, in] and w[out, in]", in);
+            if (x.dim(1) != w.dim(1)) throw error("input has " + x.dim(1) + " features, weight expects " + w.dim(1), in);
+            if (bias.rank() != 1 || bias.dim(0) != w.dim(0)) throw error("bias must be [" + w.dim(0) + "]", in);
+            return List.of(new TensorType(in.get(0).dtype(), Shape.of(x.dim(0), w.dim(0))));
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value z = b.add(b.matmul(in.get(0), in.get(1), false, true), in.get(2));
+            return List.of(activation.apply(b, z));
+        }
+    }
+
+    /** Softmax along {@code axis}, computed stably. */
+    record Softmax(int axis) implements Composite {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 1);
+            if (axis < 0 || axis >= in.getFirst().shape().rank()) throw error("bad axis " + axis, in);
+            return List.of(in.getFirst());
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value x = in.getFirst();
+            Value e = b.unary(UnaryFn.EXP, b.sub(x, b.max(x, List.of(axis), true)));
+            return List.of(b.div(e, b.sum(e, List.of(axis), true)));
+        }
+    }
+
+    /** Log-softmax along {@code axis}, computed stably. */
+    record LogSoftmax(int axis) implements Composite {
+        public List<TensorType> infer(List<TensorType> in) { return new Softmax(axis).infer(in); }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value x = in.getFirst();
+            Value shifted = b.sub(x, b.max(x, List.of(axis), true));
+            Value lse = b.unary(UnaryFn.LOG, b.sum(b.unary(UnaryFn.EXP, shifted), List.of(axis), true));
+            return List.of(b.sub(shifted, lse));
+        }
+    }
+
+    /** Mean over the batch of {@code -log softmax(logits)[label]}: logits[n, c], integer labels[n]. */
+    record SoftmaxCrossEntropy() implements Composite {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 2);
+            TensorType logits = in.get(0), labels = in.get(1);
+            if (logits.shape().rank() != 2 || !logits.dtype().isFloating()) throw error("logits must be floating [batch, classes]", in);
+            if (labels.shape().rank() != 1 || labels.shape().dim(0) != logits.shape().dim(0)) {
+                throw error("labels must be [" + logits.shape().dim(0) + "], got " + labels.shape(), in);
+            }
+            if (labels.dtype() != DType.I32 && labels.dtype() != DType.I64) throw error("labels must be i32 or i64", in);
+            return List.of(new TensorType(logits.dtype(), Shape.scalar()));
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value logits = in.get(0);
+            int n = logits.type().shape().dim(0);
+            Value logp = b.apply1(new LogSoftmax(1), logits);
+            Value oneHot = oneHot(b, in.get(1), logits.type());
+            Value total = b.sum(b.mul(oneHot, logp), List.of(0, 1), false);
+            return List.of(b.mul(total, b.scalar(-1.0 / n, total)));
+        }
+
+        /** {@code labels[n]} as a float one-hot matrix of {@code like}'s type. */
+        public static Value oneHot(Graph.Builder b, Value labels, TensorType like) {
+            int n = like.shape().dim(0), c = like.shape().dim(1);
+            Value l = b.reshape(b.cast(labels, like.dtype()), Shape.of(n, 1));
+            Value classes = b.apply1(new Primitive.Iota(1, new TensorType(like.dtype(), Shape.of(1, c))));
+            return b.cast(b.binary(BinaryFn.EQ, l, classes), like.dtype());
+        }
+    }
+
+    /**
+     * One SGD step as PyTorch defines it (dampening 0): inputs param, grad, velocity, lr (scalar);
+     * outputs param', velocity'.
+     */
+    record SgdUpdate(double momentum, boolean nesterov, double weightDecay) implements Composite {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 4);
+            if (!in.get(1).equals(in.get(0)) || !in.get(2).equals(in.get(0))) throw error("param, grad and velocity must agree", in);
+            return List.of(in.get(0), in.get(0));
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value p = in.get(0), g = in.get(1), v = in.get(2), lr = in.get(3);
+            if (weightDecay != 0) g = b.add(g, b.mul(p, b.scalar(weightDecay, p)));
+            Value v2 = momentum == 0 ? g : b.add(b.mul(v, b.scalar(momentum, v)), g);
+            Value step = nesterov ? b.add(g, b.mul(v2, b.scalar(momentum, v2))) : v2;
+            return List.of(b.sub(p, b.mul(step, lr)), v2);
+        }
+    }
+
+    /**
+     * One Adam step as PyTorch defines it; {@code decoupled} weight decay makes it AdamW. Inputs
+     * param, grad, m, v, lr (scalar), step (scalar, counting from 1); outputs param', m', v'.
+     */
+    record AdamUpdate(double beta1, double beta2, double eps, double weightDecay, boolean decoupled) implements Composite {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 6);
+            for (int i = 1; i < 4; i++) if (!in.get(i).equals(in.get(0))) throw error("param, grad, m and v must agree", in);
+            return List.of(in.get(0), in.get(0), in.get(0));
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value p = in.get(0), g = in.get(1), m = in.get(2), v = in.get(3), lr = in.get(4), t = in.get(5);
+            if (weightDecay != 0 && decoupled) p = b.mul(p, b.sub(b.scalar(1, lr), b.mul(lr, b.scalar(weightDecay, lr))));
+            if (weightDecay != 0 && !decoupled) g = b.add(g, b.mul(p, b.scalar(weightDecay, p)));
+            Value m2 = b.add(b.mul(m, b.scalar(beta1, m)), b.mul(g, b.scalar(1 - beta1, g)));
+            Value v2 = b.add(b.mul(v, b.scalar(beta2, v)), b.mul(b.mul(g, g), b.scalar(1 - beta2, g)));
+            Value c1 = b.sub(b.scalar(1, t), b.binary(BinaryFn.POW, b.scalar(beta1, t), t));
+            Value c2 = b.sub(b.scalar(1, t), b.binary(BinaryFn.POW, b.scalar(beta2, t), t));
+            Value denom = b.add(b.unary(UnaryFn.SQRT, b.div(v2, c2)), b.scalar(eps, v2));
+            Value update = b.div(b.div(m2, c1), denom);
+            return List.of(b.sub(p, b.mul(update, lr)), m2, v2);
+        }
+    }
+}
