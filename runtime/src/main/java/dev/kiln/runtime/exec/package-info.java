@@ -1,0 +1,1 @@
+package dev.kiln.runtime.exec;
