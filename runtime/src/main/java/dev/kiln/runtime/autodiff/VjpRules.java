@@ -1,0 +1,172 @@
+package dev.kiln.runtime.autodiff;
+
+import dev.kiln.core.DType;
+import dev.kiln.core.Shape;
+import dev.kiln.spi.ir.Composite;
+import dev.kiln.spi.ir.Graph;
+import dev.kiln.spi.ir.Node;
+import dev.kiln.spi.ir.Op;
+import dev.kiln.spi.ir.Primitive;
+import dev.kiln.spi.ir.Primitive.BinaryFn;
+import dev.kiln.spi.ir.Primitive.UnaryFn;
+import dev.kiln.spi.ir.TensorType;
+import dev.kiln.spi.ir.Value;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One vector-Jacobian rule per op, written in IR ops. The switch is exhaustive over the sealed
+ * op hierarchy, so a new op without a rule does not compile. {@code null} marks an input with
+ * no gradient (indices, conditions).
+ */
+final class VjpRules {
+    private VjpRules() {}
+
+    static List<Value> vjp(Graph.Builder b, Node n, List<Value> gs) {
+        List<Value> x = n.inputs();
+        Value y = n.output(), g = gs.getFirst();
+        Op op = n.op();
+        return switch (op) {
+            case Primitive p -> primitive(b, p, x, y, g);
+            case Composite c -> composite(b, c, x, y, g);
+        };
+    }
+
+    private static List<Value> primitive(Graph.Builder b, Primitive op, List<Value> x, Value y, Value g) {
+        return switch (op) {
+            case Primitive.Unary u -> List.of(unary(b, u.fn(), x.getFirst(), y, g));
+            case Primitive.Binary bin -> binary(b, bin.fn(), x.get(0), x.get(1), y, g);
+            case Primitive.Where w -> {
+                Value zero = b.scalar(0, g);
+                yield Arrays.asList(null,
+                        b.sumTo(b.where(x.get(0), g, zero), x.get(1).type().shape()),
+                        b.sumTo(b.where(x.get(0), zero, g), x.get(2).type().shape()));
+            }
+            case Primitive.Cast c -> Arrays.asList(x.getFirst().type().dtype().isFloating() ? b.cast(g, x.getFirst().type().dtype()) : null);
+            case Primitive.Reduce r -> List.of(reduce(b, r, x.getFirst(), y, g));
+            case Primitive.MatMul m -> List.of(
+                    m.transA() ? b.matmul(x.get(1), g, m.transB(), true) : b.matmul(g, x.get(1), false, !m.transB()),
+                    m.transB() ? b.matmul(g, x.get(0), true, m.transA()) : b.matmul(x.get(0), g, !m.transA(), false));
+            case Primitive.Reshape r -> List.of(b.reshape(g, x.getFirst().type().shape()));
+            case Primitive.Permute p -> {
+                Integer[] inverse = new Integer[p.perm().size()];
+                for (int i = 0; i < inverse.length; i++) inverse[p.perm().get(i)] = i;
+                yield List.of(b.apply1(new Primitive.Permute(List.of(inverse)), g));
+            }
+            case Primitive.Broadcast br -> List.of(b.sumTo(g, x.getFirst().type().shape()));
+            case Primitive.Slice s -> List.of(unslice(b, s, x.getFirst().type(), g));
+            case Primitive.Concat c -> {
+                List<Value> parts = new ArrayList<>();
+                int start = 0;
+                for (Value xi : x) {
+                    int len = xi.type().shape().dim(c.axis());
+                    parts.add(b.apply1(new Primitive.Slice(c.axis(), start, start + len), g));
+                    start += len;
+                }
+                yield parts;
+            }
+            case Primitive.Gather ga -> Arrays.asList(
+                    b.apply1(new Primitive.ScatterAdd(ga.axis(), x.get(0).type().shape()), x.get(1), g), null);
+            case Primitive.ScatterAdd s -> Arrays.asList(null, b.apply1(new Primitive.Gather(s.axis()), g, x.get(0)));
+            case Primitive.Fill f -> List.of();
+            case Primitive.Iota i -> List.of();
+            case Primitive.RandomUniform r -> Arrays.asList((Value) null);
+        };
+    }
+
+    private static Value unary(Graph.Builder b, UnaryFn fn, Value x, Value y, Value g) {
+        return switch (fn) {
+            case NEG -> b.neg(g);
+            case EXP -> b.mul(g, y);
+            case LOG -> b.div(g, x);
+            case SQRT -> b.div(b.mul(g, b.scalar(0.5, g)), y);
+            case TANH -> b.mul(g, b.sub(b.scalar(1, y), b.mul(y, y)));
+            case SIGMOID -> b.mul(g, b.mul(y, b.sub(b.scalar(1, y), y)));
+            case RELU -> b.mul(g, mask(b, BinaryFn.GT, x, b.scalar(0, x)));
+            case ABS -> b.mul(g, b.sub(mask(b, BinaryFn.GT, x, b.scalar(0, x)), mask(b, BinaryFn.LT, x, b.scalar(0, x))));
+        };
+    }
+
+    private static List<Value> binary(Graph.Builder b, BinaryFn fn, Value a, Value c, Value y, Value g) {
+        if (fn.isComparison()) return Arrays.asList(null, null);
+        Value ga, gc;
+        switch (fn) {
+            case ADD -> { ga = g; gc = g; }
+            case SUB -> { ga = g; gc = b.neg(g); }
+            case MUL -> { ga = b.mul(g, c); gc = b.mul(g, a); }
+            case DIV -> { ga = b.div(g, c); gc = b.neg(b.div(b.mul(g, y), c)); }
+            case MAX, MIN -> {
+                Value m = mask(b, fn == BinaryFn.MAX ? BinaryFn.GT : BinaryFn.LT, a, c);
+                ga = b.mul(g, m);
+                gc = b.mul(g, b.sub(b.scalar(1, m), m));
+            }
+            case POW -> {
+                ga = b.mul(g, b.mul(c, b.binary(BinaryFn.POW, a, b.sub(c, b.scalar(1, c)))));
+                gc = b.mul(g, b.mul(y, b.unary(UnaryFn.LOG, a)));
+            }
+            default -> throw new AssertionError(fn);
+        }
+        return List.of(b.sumTo(ga, a.type().shape()), b.sumTo(gc, c.type().shape()));
+    }
+
+    private static Value reduce(Graph.Builder b, Primitive.Reduce r, Value x, Value y, Value g) {
+        Shape kept = new Primitive.Reduce(r.fn(), r.axes(), true).reducedShape(x.type().shape());
+        Value gk = b.broadcast(b.reshape(g, kept), x.type().shape());
+        return switch (r.fn()) {
+            case SUM -> gk;
+            case MAX -> {
+                Value hit = mask(b, BinaryFn.EQ, x, b.reshape(y, kept));
+                Value count = b.sum(hit, r.axes(), true);
+                yield b.div(b.mul(gk, hit), count);
+            }
+        };
+    }
+
+    private static Value unslice(Graph.Builder b, Primitive.Slice s, TensorType in, Value g) {
+        List<Value> parts = new ArrayList<>();
+        int[] d = in.shape().dims();
+        if (s.start() > 0) {
+            d[s.axis()] = s.start();
+            parts.add(b.fill(0, new TensorType(g.type().dtype(), Shape.of(d))));
+        }
+        parts.add(g);
+        int after = in.shape().dim(s.axis()) - s.end();
+        if (after > 0) {
+            d[s.axis()] = after;
+            parts.add(b.fill(0, new TensorType(g.type().dtype(), Shape.of(d))));
+        }
+        return parts.size() == 1 ? g : b.apply(new Primitive.Concat(s.axis()), parts).getFirst();
+    }
+
+    private static List<Value> composite(Graph.Builder b, Composite op, List<Value> x, Value y, Value g) {
+        return switch (op) {
+            case Composite.Linear l -> {
+                Value dz = switch (l.activation()) {
+                    case NONE -> g;
+                    case RELU -> b.mul(g, mask(b, BinaryFn.GT, y, b.scalar(0, y)));
+                    case TANH -> b.mul(g, b.sub(b.scalar(1, y), b.mul(y, y)));
+                    case SIGMOID -> b.mul(g, b.mul(y, b.sub(b.scalar(1, y), y)));
+                };
+                yield List.of(b.matmul(dz, x.get(1), false, false), b.matmul(dz, x.get(0), true, false), b.sum(dz, List.of(0), false));
+            }
+            case Composite.Softmax s -> List.of(b.mul(y, b.sub(g, b.sum(b.mul(g, y), List.of(s.axis()), true))));
+            case Composite.LogSoftmax s -> List.of(b.sub(g, b.mul(b.unary(UnaryFn.EXP, y), b.sum(g, List.of(s.axis()), true))));
+            case Composite.SoftmaxCrossEntropy ce -> {
+                Value logits = x.get(0);
+                int n = logits.type().shape().dim(0);
+                Value p = b.apply1(new Composite.Softmax(1), logits);
+                Value diff = b.sub(p, Composite.SoftmaxCrossEntropy.oneHot(b, x.get(1), logits.type()));
+                yield Arrays.asList(b.mul(diff, b.mul(g, b.scalar(1.0 / n, g))), null);
+            }
+            case Composite.SgdUpdate u -> throw new UnsupportedOperationException("optimizer updates are not differentiable");
+            case Composite.AdamUpdate u -> throw new UnsupportedOperationException("optimizer updates are not differentiable");
+        };
+    }
+
+    /** {@code cmp(a, b)} as 0/1 in {@code a}'s floating type. */
+    private static Value mask(Graph.Builder b, BinaryFn cmp, Value a, Value c) {
+        DType t = a.type().dtype();
+        return b.cast(b.binary(cmp, a, c), t);
+    }
+}
