@@ -60,6 +60,14 @@ public record Graph(List<Value> inputs, List<Node> nodes, List<Value> outputs) {
         /** Starts numbering values at {@code firstId}, so values of a graph being rewritten keep their ids. */
         public Builder(int firstId) { this.nextId = firstId; }
 
+        /** A builder that continues {@code g}: same inputs and nodes, fresh ids after its values. */
+        public static Builder from(Graph g) {
+            Builder b = new Builder(Lowering.maxId(g) + 1);
+            b.inputs.addAll(g.inputs());
+            b.nodes.addAll(g.nodes());
+            return b;
+        }
+
         public Value input(TensorType type) {
             Value v = newValue(type);
             inputs.add(v);
