@@ -13,10 +13,15 @@ import java.util.Map;
  * function touches (parameters, constants) are captured as further graph inputs on first use.
  */
 public final class Tracer {
-    private final Graph.Builder builder = Graph.builder();
+    private final Graph.Builder builder;
     private final Map<Object, Value> captured = new IdentityHashMap<>();
     private final List<Object> capturedOwners = new ArrayList<>();
     private final List<Buffer> capturedBuffers = new ArrayList<>();
+
+    public Tracer() { this(Graph.builder()); }
+
+    /** Continues tracing into an existing builder, e.g. to append optimizer updates to a gradient graph. */
+    public Tracer(Graph.Builder builder) { this.builder = builder; }
 
     public Graph.Builder builder() { return builder; }
 

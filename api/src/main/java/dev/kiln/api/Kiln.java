@@ -1,0 +1,156 @@
+package dev.kiln.api;
+
+import dev.kiln.core.DType;
+import dev.kiln.core.Shape;
+import dev.kiln.runtime.backend.Backends;
+import dev.kiln.runtime.backend.ProviderStatus;
+import dev.kiln.runtime.exec.GraphCompiler;
+import dev.kiln.spi.Accelerator;
+import dev.kiln.spi.AcceleratorConfig;
+import dev.kiln.spi.Buffer;
+import dev.kiln.spi.CompileOptions;
+import dev.kiln.spi.ir.TensorType;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * A Kiln instance: owns one accelerator, its memory and compiled code. Open one, use it, close
+ * it; several may live in one JVM.
+ *
+ * <pre>{@code
+ * try (Kiln kiln = Kiln.open()) {
+ *     Tensor x = kiln.tensor(new float[] {1, 2, 3}, 3);
+ * }
+ * }</pre>
+ */
+public final class Kiln implements AutoCloseable {
+    private final String backend;
+    private final Accelerator accelerator;
+    private final GraphCompiler compiler;
+    private final KilnConfig config;
+    private final SplittableRandom random;
+    private final ThreadLocal<Deque<GradientTape>> tapes = ThreadLocal.withInitial(ArrayDeque::new);
+    private volatile boolean closed;
+
+    private Kiln(String backend, Accelerator accelerator, KilnConfig config) {
+        this.backend = backend;
+        this.accelerator = accelerator;
+        this.config = config;
+        this.random = new SplittableRandom(config.seed());
+        this.compiler = new GraphCompiler(accelerator, CompileOptions.defaults().withFusion(config.fusion()).withPrecision(config.precision()));
+    }
+
+    /** Opens the best available accelerator, or the one {@code kiln.backend} / {@code KILN_BACKEND} names. */
+    public static Kiln open() { return open(KilnConfig.defaults()); }
+
+    public static Kiln open(KilnConfig config) {
+        ProviderStatus chosen = Backends.select(config.backend());
+        Accelerator acc = chosen.provider().open(new AcceleratorConfig(0, config.threads()));
+        if (!acc.capabilities().precisions().contains(config.precision())) {
+            acc.close();
+            throw new IllegalArgumentException("accelerator " + chosen.name() + " does not support precision " + config.precision().label()
+                    + "; it supports " + acc.capabilities().precisions().stream().map(p -> p.label()).toList());
+        }
+        return new Kiln(chosen.name(), acc, config);
+    }
+
+    /** Every accelerator plugin on the class path with its availability and the reason. */
+    public static List<ProviderInfo> providers() {
+        List<ProviderInfo> out = new ArrayList<>();
+        for (ProviderStatus s : Backends.discover()) {
+            out.add(new ProviderInfo(s.name(), s.priority(), s.available(), s.availability().reason()));
+        }
+        return out;
+    }
+
+    /** The name of the plugin this instance runs on. */
+    public String backend() { return backend; }
+
+    public KilnConfig config() { return config; }
+
+    /** A tensor holding a copy of {@code data}, row-major. */
+    public Tensor tensor(float[] data, int... shape) {
+        Shape s = checkSize(data.length, shape);
+        return Tensor.wrap(this, upload(new TensorType(DType.F32, s), MemorySegment.ofArray(data)));
+    }
+
+    public Tensor tensor(double[] data, int... shape) {
+        Shape s = checkSize(data.length, shape);
+        return Tensor.wrap(this, upload(new TensorType(DType.F64, s), MemorySegment.ofArray(data)));
+    }
+
+    public Tensor tensor(int[] data, int... shape) {
+        Shape s = checkSize(data.length, shape);
+        return Tensor.wrap(this, upload(new TensorType(DType.I32, s), MemorySegment.ofArray(data)));
+    }
+
+    public Tensor tensor(long[] data, int... shape) {
+        Shape s = checkSize(data.length, shape);
+        return Tensor.wrap(this, upload(new TensorType(DType.I64, s), MemorySegment.ofArray(data)));
+    }
+
+    /** A scalar f32 tensor. */
+    public Tensor scalar(double value) { return tensor(new float[] {(float) value}); }
+
+    public Tensor zeros(int... shape) { return full(0, shape); }
+
+    public Tensor full(double value, int... shape) {
+        return Tensor.source(this, new dev.kiln.spi.ir.Primitive.Fill(value, new TensorType(DType.F32, Shape.of(shape))));
+    }
+
+    /** Opens a tape that records eager ops on this thread until closed; see {@link GradientTape}. */
+    public GradientTape tape() {
+        checkOpen();
+        GradientTape t = new GradientTape(this);
+        tapes.get().push(t);
+        return t;
+    }
+
+    void tapeClosed(GradientTape t) { tapes.get().remove(t); }
+
+    GradientTape activeTape() {
+        Deque<GradientTape> d = tapes.get();
+        return d.isEmpty() ? null : d.peek();
+    }
+
+    Buffer upload(TensorType type, MemorySegment host) {
+        checkOpen();
+        return accelerator.upload(type, host);
+    }
+
+    Accelerator accelerator() {
+        checkOpen();
+        return accelerator;
+    }
+
+    GraphCompiler compiler() {
+        checkOpen();
+        return compiler;
+    }
+
+    /** Deterministic randomness for initialisation, seeded from the config. */
+    synchronized long nextSeed() { return random.nextLong(); }
+
+    void checkOpen() {
+        if (closed) throw new IllegalStateException("this Kiln (" + backend + ") is closed");
+    }
+
+    @Override public void close() {
+        if (closed) return;
+        closed = true;
+        compiler.close();
+        accelerator.close();
+    }
+
+    @Override public String toString() { return "Kiln[" + backend + "]"; }
+
+    private static Shape checkSize(int length, int[] shape) {
+        Shape s = Shape.of(shape);
+        if (s.size() != length) throw new IllegalArgumentException("data has " + length + " elements but shape " + s + " needs " + s.size());
+        return s;
+    }
+}

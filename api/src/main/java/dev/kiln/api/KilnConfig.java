@@ -1,0 +1,38 @@
+package dev.kiln.api;
+
+import dev.kiln.core.PrecisionPolicy;
+
+/**
+ * How to open a {@link Kiln}. {@code backend == null} means: the {@code kiln.backend} system
+ * property, else the {@code KILN_BACKEND} environment variable, else the best available plugin.
+ */
+public record KilnConfig(String backend, int threads, boolean fusion, long seed, PrecisionPolicy precision) {
+
+    public static Builder builder() { return new Builder(); }
+
+    public static KilnConfig defaults() { return builder().build(); }
+
+    public static final class Builder {
+        private String backend;
+        private int threads;
+        private boolean fusion = !"false".equalsIgnoreCase(System.getProperty("kiln.fusion"));
+        private long seed = 42;
+        private PrecisionPolicy precision = PrecisionPolicy.FP32;
+
+        /** Accelerator plugin by name: {@code onednn}, {@code cuda}. */
+        public Builder backend(String name) { this.backend = name; return this; }
+
+        /** Worker threads for CPU plugins; 0 means all cores. */
+        public Builder threads(int n) { this.threads = n; return this; }
+
+        /** Lets plugins fuse ops; switch off only to measure what fusion buys. */
+        public Builder fusion(boolean on) { this.fusion = on; return this; }
+
+        /** Seeds parameter initialisation and random ops. */
+        public Builder seed(long seed) { this.seed = seed; return this; }
+
+        public Builder precision(PrecisionPolicy p) { this.precision = p; return this; }
+
+        public KilnConfig build() { return new KilnConfig(backend, threads, fusion, seed, precision); }
+    }
+}

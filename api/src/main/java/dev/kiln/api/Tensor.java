@@ -1,0 +1,346 @@
+package dev.kiln.api;
+
+import dev.kiln.api.internal.Internal;
+import dev.kiln.core.DType;
+import dev.kiln.runtime.exec.GraphCompiler;
+import dev.kiln.core.Shape;
+import dev.kiln.runtime.trace.Tracer;
+import dev.kiln.spi.Buffer;
+import dev.kiln.spi.Executable;
+import dev.kiln.spi.ir.Composite;
+import dev.kiln.spi.ir.Graph;
+import dev.kiln.spi.ir.Op;
+import dev.kiln.spi.ir.Primitive;
+import dev.kiln.spi.ir.Primitive.BinaryFn;
+import dev.kiln.spi.ir.Primitive.UnaryFn;
+import dev.kiln.spi.ir.TensorType;
+import dev.kiln.spi.ir.Value;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * An n-dimensional array on a {@link Kiln}'s accelerator. Outside a traced function every op runs
+ * at once (eagerly, compiled once per op signature); inside one, ops are recorded into the graph
+ * being traced, so the same model code serves both. Close tensors you no longer need to free
+ * their memory at once; otherwise it is freed when they become unreachable.
+ */
+public final class Tensor implements AutoCloseable {
+    static {
+        Internal.install(new Internal.Access() {
+            public Buffer buffer(Tensor t) { return t.buffer(); }
+            public void replace(Tensor t, Buffer b) { t.replace(b); }
+            public Tensor wrap(Kiln k, Buffer b) { return Tensor.wrap(k, b); }
+            public Tensor symbolic(Kiln k, Tracer tr, Value v) { return Tensor.symbolic(k, tr, v); }
+            public Value value(Tensor t) { return t.value(); }
+            public Tracer tracer(Tensor t) { return t.tracer(); }
+            public GraphCompiler compiler(Kiln k) { return k.compiler(); }
+            public long nextSeed(Kiln k) { return k.nextSeed(); }
+            public Buffer upload(Kiln k, TensorType t, MemorySegment host) { return k.upload(t, host); }
+            public void download(Kiln k, Buffer b, MemorySegment host) { k.accelerator().download(b, host); }
+        });
+    }
+
+    private final Kiln kiln;
+    private final TensorType type;
+    private Buffer buffer;          // concrete tensors
+    private final Tracer tracer;    // symbolic tensors
+    private final Value value;
+
+    private Tensor(Kiln kiln, TensorType type, Buffer buffer, Tracer tracer, Value value) {
+        this.kiln = kiln;
+        this.type = type;
+        this.buffer = buffer;
+        this.tracer = tracer;
+        this.value = value;
+    }
+
+    static Tensor wrap(Kiln kiln, Buffer buffer) { return new Tensor(kiln, buffer.type(), buffer, null, null); }
+
+    static Tensor symbolic(Kiln kiln, Tracer tracer, Value value) { return new Tensor(kiln, value.type(), null, tracer, value); }
+
+    public Kiln kiln() { return kiln; }
+
+    public Shape shape() { return type.shape(); }
+
+    public DType dtype() { return type.dtype(); }
+
+    /** True inside a traced function: the tensor has no data yet, only a place in the graph. */
+    public boolean isSymbolic() { return tracer != null; }
+
+    // ---- elementwise ----
+
+    public Tensor add(Tensor o) { return binary(BinaryFn.ADD, o); }
+
+    public Tensor sub(Tensor o) { return binary(BinaryFn.SUB, o); }
+
+    public Tensor mul(Tensor o) { return binary(BinaryFn.MUL, o); }
+
+    public Tensor div(Tensor o) { return binary(BinaryFn.DIV, o); }
+
+    public Tensor maximum(Tensor o) { return binary(BinaryFn.MAX, o); }
+
+    public Tensor minimum(Tensor o) { return binary(BinaryFn.MIN, o); }
+
+    public Tensor pow(Tensor o) { return binary(BinaryFn.POW, o); }
+
+    public Tensor add(double c) { return add(constant(c)); }
+
+    public Tensor sub(double c) { return sub(constant(c)); }
+
+    public Tensor mul(double c) { return mul(constant(c)); }
+
+    public Tensor div(double c) { return div(constant(c)); }
+
+    public Tensor pow(double c) { return pow(constant(c)); }
+
+    /** Elementwise {@code this > o} as a bool tensor. */
+    public Tensor gt(Tensor o) { return binary(BinaryFn.GT, o); }
+
+    public Tensor gt(double c) { return gt(constant(c)); }
+
+    public Tensor lt(double c) { return lt(constant(c)); }
+
+    public Tensor lt(Tensor o) { return binary(BinaryFn.LT, o); }
+
+    public Tensor eq(Tensor o) { return binary(BinaryFn.EQ, o); }
+
+    public Tensor neg() { return unary(UnaryFn.NEG); }
+
+    public Tensor exp() { return unary(UnaryFn.EXP); }
+
+    public Tensor log() { return unary(UnaryFn.LOG); }
+
+    public Tensor sqrt() { return unary(UnaryFn.SQRT); }
+
+    public Tensor tanh() { return unary(UnaryFn.TANH); }
+
+    public Tensor sigmoid() { return unary(UnaryFn.SIGMOID); }
+
+    public Tensor relu() { return unary(UnaryFn.RELU); }
+
+    public Tensor abs() { return unary(UnaryFn.ABS); }
+
+    /** {@code cond ? a : b} elementwise, {@code this} being the bool condition. */
+    public Tensor where(Tensor a, Tensor b) { return apply1(new Primitive.Where(), this, a, b); }
+
+    public Tensor cast(DType to) { return to == dtype() ? this : apply1(new Primitive.Cast(to), this); }
+
+    // ---- reductions ----
+
+    public Tensor sum() { return reduce(Primitive.ReduceFn.SUM, allAxes(), false); }
+
+    public Tensor sum(int axis, boolean keepDims) { return reduce(Primitive.ReduceFn.SUM, List.of(axis(axis)), keepDims); }
+
+    public Tensor max(int axis, boolean keepDims) { return reduce(Primitive.ReduceFn.MAX, List.of(axis(axis)), keepDims); }
+
+    public Tensor mean() { return sum().div(shape().size()); }
+
+    public Tensor mean(int axis, boolean keepDims) { return sum(axis, keepDims).div(shape().dim(axis)); }
+
+    // ---- linear algebra and movement ----
+
+    public Tensor matmul(Tensor o) { return apply1(new Primitive.MatMul(false, false), this, o); }
+
+    /** Swaps the last two axes. */
+    public Tensor transpose() {
+        int r = shape().rank();
+        if (r < 2) throw new IllegalArgumentException("transpose needs rank >= 2, got " + shape());
+        Integer[] perm = new Integer[r];
+        for (int i = 0; i < r; i++) perm[i] = i;
+        perm[r - 1] = r - 2;
+        perm[r - 2] = r - 1;
+        return permute(perm);
+    }
+
+    public Tensor permute(Integer... perm) { return apply1(new Primitive.Permute(List.of(perm)), this); }
+
+    /** A view with a new shape; one dimension may be -1 and is inferred. */
+    public Tensor reshape(int... dims) {
+        int[] d = dims.clone();
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < d.length; i++) {
+            if (d[i] == -1) {
+                if (infer >= 0) throw new IllegalArgumentException("reshape: only one -1 allowed in " + Arrays.toString(dims));
+                infer = i;
+            } else known *= d[i];
+        }
+        if (infer >= 0) {
+            if (known == 0 || shape().size() % known != 0) throw new IllegalArgumentException("reshape: cannot reshape " + shape() + " to " + Arrays.toString(dims));
+            d[infer] = (int) (shape().size() / known);
+        }
+        Shape target = Shape.of(d);
+        return target.equals(shape()) ? this : apply1(new Primitive.Reshape(target), this);
+    }
+
+    /** Keeps the first axis and flattens the rest: [n, 28, 28] becomes [n, 784]. */
+    public Tensor flatten() { return shape().rank() == 2 ? this : reshape(shape().dim(0), -1); }
+
+    public Tensor broadcastTo(int... dims) { return apply1(new Primitive.Broadcast(Shape.of(dims)), this); }
+
+    public Tensor slice(int axis, int start, int end) { return apply1(new Primitive.Slice(axis(axis), start, end), this); }
+
+    public static Tensor concat(int axis, Tensor... parts) { return apply(new Primitive.Concat(axis), parts).getFirst(); }
+
+    /** Rows (or slices along {@code axis}) picked by integer {@code indices}. */
+    public Tensor gather(int axis, Tensor indices) { return apply1(new Primitive.Gather(axis(axis)), this, indices); }
+
+    // ---- composites ----
+
+    public Tensor softmax(int axis) { return apply1(new Composite.Softmax(axis(axis)), this); }
+
+    public Tensor logSoftmax(int axis) { return apply1(new Composite.LogSoftmax(axis(axis)), this); }
+
+    /** {@code act(this @ weight^T + bias)}, PyTorch's layout for weight [out, in]. */
+    public Tensor linear(Tensor weight, Tensor bias, Composite.Activation act) { return apply1(new Composite.Linear(act), this, weight, bias); }
+
+    /** Mean softmax cross-entropy of these logits [n, c] against integer labels [n]. */
+    public Tensor softmaxCrossEntropy(Tensor labels) { return apply1(new Composite.SoftmaxCrossEntropy(), this, labels); }
+
+    // ---- data ----
+
+    public float[] toFloatArray() {
+        Tensor t = cast(DType.F32);
+        float[] out = new float[Math.toIntExact(shape().size())];
+        t.download(MemorySegment.ofArray(out));
+        return out;
+    }
+
+    public double[] toDoubleArray() {
+        Tensor t = cast(DType.F64);
+        double[] out = new double[Math.toIntExact(shape().size())];
+        t.download(MemorySegment.ofArray(out));
+        return out;
+    }
+
+    public int[] toIntArray() {
+        Tensor t = cast(DType.I32);
+        int[] out = new int[Math.toIntExact(shape().size())];
+        t.download(MemorySegment.ofArray(out));
+        return out;
+    }
+
+    /** The single value of a one-element tensor. */
+    public double item() {
+        if (shape().size() != 1) throw new IllegalArgumentException("item() needs one element, tensor has shape " + shape());
+        return toDoubleArray()[0];
+    }
+
+    private void download(MemorySegment dst) {
+        kiln.accelerator().download(buffer(), dst);
+    }
+
+    /** Frees the memory now. Using the tensor afterwards is an error. */
+    @Override public void close() {
+        if (buffer != null) buffer.close();
+        buffer = null;
+    }
+
+    @Override public String toString() {
+        if (isSymbolic()) return "Tensor(" + type + ", traced)";
+        if (buffer == null) return "Tensor(" + type + ", closed)";
+        if (shape().size() <= 16) {
+            return "Tensor(" + type + ", " + (dtype().isFloating() ? Arrays.toString(toFloatArray()) : Arrays.toString(toIntArray())) + ")";
+        }
+        return "Tensor(" + type + ")";
+    }
+
+    // ---- plumbing shared with the rest of the API ----
+
+    Buffer buffer() {
+        if (isSymbolic()) throw new IllegalStateException("a traced tensor has no data until the compiled function runs");
+        if (buffer == null) throw new IllegalStateException("tensor " + type + " is closed");
+        return buffer;
+    }
+
+    /** Replaces the data of a concrete tensor (parameters after an optimizer step); frees the old buffer. */
+    void replace(Buffer b) {
+        if (!b.type().equals(type)) throw new IllegalArgumentException("cannot replace " + type + " with " + b.type());
+        Buffer old = buffer;
+        buffer = b;
+        if (old != null && old != b) old.close();
+    }
+
+    Tracer tracer() { return tracer; }
+
+    Value value() { return value; }
+
+    TensorType type() { return type; }
+
+    private Tensor unary(UnaryFn fn) { return apply1(new Primitive.Unary(fn), this); }
+
+    private Tensor binary(BinaryFn fn, Tensor o) { return apply1(new Primitive.Binary(fn), this, o); }
+
+    private Tensor reduce(Primitive.ReduceFn fn, List<Integer> axes, boolean keep) {
+        return apply1(new Primitive.Reduce(fn, axes, keep), this);
+    }
+
+    /** A scalar of this tensor's dtype, on the same side (traced or eager). */
+    private Tensor constant(double c) {
+        return sourceLike(this, new Primitive.Fill(c, new TensorType(dtype(), Shape.scalar())));
+    }
+
+    private List<Integer> allAxes() {
+        List<Integer> a = new ArrayList<>();
+        for (int i = 0; i < shape().rank(); i++) a.add(i);
+        return a;
+    }
+
+    private int axis(int a) {
+        int r = shape().rank();
+        int n = a < 0 ? a + r : a;
+        if (n < 0 || n >= r) throw new IllegalArgumentException("axis " + a + " is out of range for shape " + shape());
+        return n;
+    }
+
+    static Tensor source(Kiln kiln, Op op) { return run(kiln, null, op, List.of()).getFirst(); }
+
+    private static Tensor sourceLike(Tensor like, Op op) { return run(like.kiln, like.tracer, op, List.of()).getFirst(); }
+
+    /** Applies any IR op to tensors: the escape hatch below the named methods, as JAX's {@code bind}. */
+    public static Tensor apply1(Op op, Tensor... in) { return apply(op, in).getFirst(); }
+
+    /** Like {@link #apply1} for ops with several outputs. */
+    public static List<Tensor> apply(Op op, Tensor... in) {
+        if (in.length == 0) throw new IllegalArgumentException(op.opName() + " needs inputs");
+        Kiln k = in[0].kiln;
+        Tracer tr = null;
+        for (Tensor t : in) {
+            if (t.kiln != k) throw new IllegalArgumentException(op.opName() + ": tensors belong to different Kiln instances");
+            if (t.tracer != null) {
+                if (tr != null && tr != t.tracer) throw new IllegalStateException(op.opName() + ": tensors from two different traces");
+                tr = t.tracer;
+            }
+        }
+        return run(k, tr, op, List.of(in));
+    }
+
+    private static List<Tensor> run(Kiln k, Tracer tr, Op op, List<Tensor> in) {
+        if (tr != null) {
+            List<Value> vals = new ArrayList<>(in.size());
+            for (Tensor t : in) vals.add(t.tracer == tr ? t.value : tr.capture(t, t.buffer()));
+            List<Value> outs = tr.builder().apply(op, vals);
+            List<Tensor> result = new ArrayList<>(outs.size());
+            for (Value v : outs) result.add(symbolic(k, tr, v));
+            return result;
+        }
+        Graph.Builder b = Graph.builder();
+        List<Value> ins = new ArrayList<>(in.size());
+        List<Buffer> bufs = new ArrayList<>(in.size());
+        for (Tensor t : in) {
+            ins.add(b.input(t.type));
+            bufs.add(t.buffer());
+        }
+        List<Value> outs = b.apply(op, ins);
+        Executable exe = k.compiler().cached(b.build(outs));
+        List<Buffer> results = exe.run(bufs);
+        List<Tensor> out = new ArrayList<>(results.size());
+        for (Buffer r : results) out.add(wrap(k, r));
+        GradientTape tape = k.activeTape();
+        if (tape != null) tape.record(op, in, out);
+        return out;
+    }
+}

@@ -1,0 +1,56 @@
+package dev.kiln.api.internal;
+
+import dev.kiln.api.Kiln;
+import dev.kiln.api.Tensor;
+import dev.kiln.runtime.exec.GraphCompiler;
+import dev.kiln.runtime.trace.Tracer;
+import dev.kiln.spi.Buffer;
+import dev.kiln.spi.ir.TensorType;
+import dev.kiln.spi.ir.Value;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * What the API's own packages (nn, optim, train) need of tensors and Kiln instances but users must
+ * not see. This package is not exported; {@link Tensor} installs the implementation when loaded.
+ */
+public final class Internal {
+    /** Access to the package-private parts of {@code dev.kiln.api}. */
+    public interface Access {
+        Buffer buffer(Tensor t);
+
+        void replace(Tensor t, Buffer b);
+
+        Tensor wrap(Kiln k, Buffer b);
+
+        Tensor symbolic(Kiln k, Tracer tracer, Value v);
+
+        Value value(Tensor t);
+
+        Tracer tracer(Tensor t);
+
+        GraphCompiler compiler(Kiln k);
+
+        long nextSeed(Kiln k);
+
+        Buffer upload(Kiln k, TensorType type, MemorySegment host);
+
+        void download(Kiln k, Buffer b, MemorySegment host);
+    }
+
+    private static volatile Access access;
+
+    private Internal() {}
+
+    public static void install(Access a) { access = a; }
+
+    public static Access access() {
+        if (access == null) {
+            try {
+                Class.forName(Tensor.class.getName(), true, Tensor.class.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return access;
+    }
+}

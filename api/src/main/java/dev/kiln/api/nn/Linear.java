@@ -1,0 +1,47 @@
+package dev.kiln.api.nn;
+
+import dev.kiln.api.Tensor;
+import dev.kiln.core.Shape;
+import dev.kiln.spi.ir.Composite.Activation;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * {@code y = x @ weight^T + bias} with weight [out, in], initialised as PyTorch does:
+ * uniform in +-1/sqrt(in) for both weight and bias.
+ */
+public final class Linear extends Module {
+    private final int in, out;
+    private final Parameter weight, bias;
+
+    public Linear(int in, int out) {
+        if (in <= 0 || out <= 0) throw new IllegalArgumentException("Linear needs positive sizes, got " + in + " -> " + out);
+        this.in = in;
+        this.out = out;
+        double bound = 1 / Math.sqrt(in);
+        this.weight = new Parameter(Shape.of(out, in), Parameter.Initializer.uniform(bound));
+        this.bias = new Parameter(Shape.of(out), Parameter.Initializer.uniform(bound));
+    }
+
+    @Override public Tensor forward(Tensor x) {
+        Shape s = x.shape();
+        if (s.rank() != 2 || s.dim(1) != in) {
+            throw new IllegalArgumentException(describe() + ": expected input of shape [batch, " + in + "] but got " + s
+                    + (s.rank() > 2 && s.size() / s.dim(0) == in ? " (add a Flatten layer before it)" : ""));
+        }
+        return x.linear(weight.value(x.kiln()), bias.value(x.kiln()), Activation.NONE);
+    }
+
+    public Parameter weight() { return weight; }
+
+    public Parameter bias() { return bias; }
+
+    @Override protected Map<String, Parameter> ownParameters() {
+        Map<String, Parameter> m = new LinkedHashMap<>();
+        m.put("weight", weight);
+        m.put("bias", bias);
+        return m;
+    }
+
+    @Override public String toString() { return "Linear(" + in + " -> " + out + ")"; }
+}

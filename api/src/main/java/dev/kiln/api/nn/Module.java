@@ -1,0 +1,66 @@
+package dev.kiln.api.nn;
+
+import dev.kiln.api.Tensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A layer or a model: {@link #forward} maps tensors to tensors, the same code running eagerly or
+ * traced into a compiled training step.
+ */
+public abstract class Module {
+    private boolean training = true;
+    private String path = "";
+
+    public abstract Tensor forward(Tensor x);
+
+    /** Direct sub-modules, in order. */
+    public List<Module> children() { return List.of(); }
+
+    /** This module's own parameters by local name (not its children's). */
+    protected Map<String, Parameter> ownParameters() { return Map.of(); }
+
+    /** Every parameter of this module and its children, by dotted path: {@code 1.weight}. */
+    public final Map<String, Parameter> namedParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        collect("", out);
+        return out;
+    }
+
+    public final List<Parameter> parameters() { return new ArrayList<>(namedParameters().values()); }
+
+    public final long parameterCount() { return parameters().stream().mapToLong(p -> p.shape().size()).sum(); }
+
+    private void collect(String prefix, Map<String, Parameter> out) {
+        ownParameters().forEach((k, v) -> out.put(prefix + k, v));
+        List<Module> c = children();
+        for (int i = 0; i < c.size(); i++) c.get(i).collect(prefix + i + ".", out);
+    }
+
+    /** Training mode (the default): dropout is active. */
+    public Module train() { setTraining(true); return this; }
+
+    /** Evaluation mode: dropout passes inputs through. */
+    public Module eval() { setTraining(false); return this; }
+
+    public boolean isTraining() { return training; }
+
+    private void setTraining(boolean t) {
+        training = t;
+        for (Module m : children()) m.setTraining(t);
+    }
+
+    /** Where this module sits in its model ({@code "1"} for the second layer of a Sequential), for messages. */
+    public String path() { return path; }
+
+    void setPath(String p) { this.path = p; }
+
+    /** How this layer names itself in messages: {@code Linear(784 -> 128) at 1}. */
+    protected String describe() {
+        return path.isEmpty() ? toString() : toString() + " at " + path;
+    }
+
+    @Override public String toString() { return getClass().getSimpleName(); }
+}

@@ -1,0 +1,72 @@
+package dev.kiln.api.nn;
+
+import dev.kiln.api.Kiln;
+import dev.kiln.api.Tensor;
+import dev.kiln.core.Shape;
+import java.util.SplittableRandom;
+
+/**
+ * A trainable tensor. It is created on the host from its initializer the first time it is used
+ * with a {@link Kiln}, so models can be built before any accelerator is open.
+ */
+public final class Parameter {
+    /** Fills a new parameter's values. */
+    @FunctionalInterface
+    public interface Initializer {
+        void fill(float[] values, SplittableRandom random);
+
+        /** Uniform in [-bound, bound]: what PyTorch's Linear uses with bound 1/sqrt(fan_in). */
+        static Initializer uniform(double bound) {
+            return (v, r) -> {
+                for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextDouble(-bound, bound));
+            };
+        }
+
+        static Initializer constant(double c) { return (v, r) -> java.util.Arrays.fill(v, (float) c); }
+    }
+
+    private final Shape shape;
+    private final Initializer init;
+    private Tensor value;
+
+    public Parameter(Shape shape, Initializer init) {
+        this.shape = shape;
+        this.init = init;
+    }
+
+    public Shape shape() { return shape; }
+
+    /** The current value on {@code kiln}, initialised (or copied from another Kiln) on first use. */
+    public Tensor value(Kiln kiln) {
+        if (value != null && value.kiln() == kiln) return value;
+        float[] data;
+        if (value != null) {
+            data = value.toFloatArray();
+        } else {
+            data = new float[Math.toIntExact(shape.size())];
+            init.fill(data, new SplittableRandom(kiln.config().seed() * 1_000_003L + Seeds.next(kiln)));
+        }
+        value = kiln.tensor(data, shape.dims());
+        return value;
+    }
+
+    /** The value if it has been materialised, else null. */
+    public Tensor current() { return value; }
+
+    /** Makes {@code t} the new value (an optimizer step); frees the old value. */
+    public void assign(Tensor t) {
+        if (!t.shape().equals(shape)) throw new IllegalArgumentException("parameter " + shape + " cannot take a value of shape " + t.shape());
+        if (t.isSymbolic()) throw new IllegalArgumentException("cannot assign a traced tensor to a parameter");
+        Tensor old = value;
+        value = t;
+        if (old != null && old != t) old.close();
+    }
+
+    /** Replaces the values from host data (checkpoint loading, copying weights). */
+    public void set(Kiln kiln, float[] data) {
+        if (data.length != shape.size()) throw new IllegalArgumentException("parameter " + shape + " cannot take " + data.length + " values");
+        value = kiln.tensor(data, shape.dims());
+    }
+
+    @Override public String toString() { return "Parameter" + shape; }
+}

@@ -1,0 +1,8 @@
+package dev.kiln.api.nn;
+
+import dev.kiln.api.Tensor;
+
+/** Hyperbolic tangent. */
+public final class Tanh extends Module {
+    @Override public Tensor forward(Tensor x) { return x.tanh(); }
+}

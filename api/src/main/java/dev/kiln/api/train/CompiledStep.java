@@ -1,0 +1,197 @@
+package dev.kiln.api.train;
+
+import dev.kiln.api.Kiln;
+import dev.kiln.api.Tensor;
+import dev.kiln.api.internal.Internal;
+import dev.kiln.api.internal.StepSeeds;
+import dev.kiln.api.loss.Loss;
+import dev.kiln.api.nn.Module;
+import dev.kiln.api.nn.Parameter;
+import dev.kiln.api.optim.Optimizer;
+import dev.kiln.core.DType;
+import dev.kiln.core.Shape;
+import dev.kiln.runtime.autodiff.Autodiff;
+import dev.kiln.runtime.trace.Tracer;
+import dev.kiln.spi.Buffer;
+import dev.kiln.spi.Executable;
+import dev.kiln.spi.ir.Graph;
+import dev.kiln.spi.ir.TensorType;
+import dev.kiln.spi.ir.Value;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A whole training step — forward, loss, backward, optimizer update — traced once into one graph
+ * and compiled once; each {@link #run} is one call into the plugin. With {@code train == false}
+ * it is the forward pass and loss only, for evaluation.
+ */
+final class CompiledStep implements AutoCloseable {
+    /** Where each graph input's buffer comes from at run time. */
+    private sealed interface Source permits Batch, Param, State, Constant, Seed, Scalar {}
+    private record Batch(int which) implements Source {}
+    private record Param(int index) implements Source {}
+    private record State(int param, int slot) implements Source {}
+    private record Constant(Tensor tensor) implements Source {}
+    private record Seed() implements Source {}
+    private record Scalar(int which) implements Source {}
+
+    private static final TensorType F32_SCALAR = new TensorType(DType.F32, Shape.scalar());
+
+    private final Kiln kiln;
+    private final boolean train;
+    private final List<Parameter> params;
+    private final List<Source> sources = new ArrayList<>();
+    private final Executable executable;
+    private final TensorType xType, yType;
+    private final int logitsSize;
+
+    CompiledStep(Kiln kiln, Module model, Loss loss, Optimizer optimizer, TensorType xType, TensorType yType, boolean train) {
+        this.kiln = kiln;
+        this.train = train;
+        this.xType = xType;
+        this.yType = yType;
+        this.params = model.parameters();
+        Internal.Access a = Internal.access();
+        Map<Tensor, Integer> paramOf = new IdentityHashMap<>();
+        for (int i = 0; i < params.size(); i++) paramOf.put(params.get(i).value(kiln), i);
+
+        Tracer tr = new Tracer();
+        Value xv = tr.builder().input(xType), yv = tr.builder().input(yType);
+        boolean wasTraining = model.isTraining();
+        if (train) model.train(); else model.eval();
+        Tensor out, l;
+        try {
+            out = model.forward(a.symbolic(kiln, tr, xv));
+            l = loss.compute(out, a.symbolic(kiln, tr, yv));
+        } finally {
+            if (wasTraining) model.train(); else model.eval();
+        }
+        if (!l.isSymbolic() || l.shape().rank() != 0) throw new IllegalArgumentException("the loss must be a scalar computed from the model output, got " + l.shape());
+        logitsSize = Math.toIntExact(out.shape().size());
+        Graph forward = tr.builder().build(List.of(a.value(l), a.value(out)));
+
+        List<Value> seeds = StepSeeds.take(tr);
+        List<Object> owners = tr.capturedOwners();
+        List<Integer> wrt = new ArrayList<>();
+        List<Integer> paramInput = new ArrayList<>();
+        for (int i = 0; i < forward.inputs().size(); i++) {
+            Value in = forward.inputs().get(i);
+            if (in.equals(xv)) sources.add(new Batch(0));
+            else if (in.equals(yv)) sources.add(new Batch(1));
+            else if (seeds.contains(in)) sources.add(new Seed());
+            else {
+                Tensor owner = (Tensor) owners.get(indexOfCaptured(tr, owners, in));
+                Integer p = paramOf.get(owner);
+                if (p != null) {
+                    sources.add(new Param(p));
+                    wrt.add(i);
+                    paramInput.add(p);
+                } else sources.add(new Constant(owner));
+            }
+        }
+        Graph graph = forward;
+        if (train) {
+            if (wrt.isEmpty()) throw new IllegalArgumentException("the model has no trainable parameters that reach the loss");
+            Graph grads = Autodiff.gradients(forward, wrt);
+            Graph.Builder b = Graph.Builder.from(grads);
+            Tracer upd = new Tracer(b);
+            Value lr = b.input(F32_SCALAR), step = b.input(F32_SCALAR);
+            sources.add(new Scalar(0));
+            sources.add(new Scalar(1));
+            List<Value> outs = new ArrayList<>(grads.outputs().subList(0, 2));
+            List<Value> newStates = new ArrayList<>();
+            for (int k = 0; k < wrt.size(); k++) {
+                Value pv = forward.inputs().get(wrt.get(k)), gv = grads.outputs().get(2 + k);
+                List<Tensor> state = new ArrayList<>();
+                for (int s = 0; s < optimizer.stateSize(); s++) {
+                    state.add(a.symbolic(kiln, upd, b.input(pv.type())));
+                    sources.add(new State(paramInput.get(k), s));
+                }
+                List<Tensor> r = optimizer.update(a.symbolic(kiln, upd, pv), a.symbolic(kiln, upd, gv), state,
+                        a.symbolic(kiln, upd, lr), a.symbolic(kiln, upd, step));
+                outs.add(a.value(r.getFirst()));
+                for (int s = 1; s < r.size(); s++) newStates.add(a.value(r.get(s)));
+            }
+            outs.addAll(newStates);
+            graph = b.build(outs);
+            updatedParams = paramInput;
+        } else {
+            updatedParams = List.of();
+        }
+        this.executable = a.compiler(kiln).compile(graph);
+        this.stateSize = optimizer == null ? 0 : optimizer.stateSize();
+    }
+
+    private final List<Integer> updatedParams;
+    private final int stateSize;
+
+    private static int indexOfCaptured(Tracer tr, List<Object> owners, Value in) {
+        for (int i = 0; i < owners.size(); i++) if (tr.capturedValue(owners.get(i)).equals(in)) return i;
+        throw new IllegalStateException("graph input " + in + " has no source");
+    }
+
+    /** Loss and model output of one step; in training mode the parameters and {@code state} are updated. */
+    record Result(float loss, float[] output) {}
+
+    Result run(float[] x, int[] y, double lr, long step, Map<Parameter, Buffer[]> state) {
+        Internal.Access a = Internal.access();
+        List<Buffer> transient_ = new ArrayList<>();
+        List<Buffer> inputs = new ArrayList<>(sources.size());
+        for (Source s : sources) {
+            Buffer b = switch (s) {
+                case Batch bt when bt.which() == 0 -> keep(transient_, a.upload(kiln, xType, MemorySegment.ofArray(x)));
+                case Batch bt -> keep(transient_, a.upload(kiln, yType, MemorySegment.ofArray(y)));
+                case Param p -> a.buffer(params.get(p.index()).value(kiln));
+                case State st -> state.computeIfAbsent(params.get(st.param()), k -> zeros(k))[st.slot()];
+                case Constant c -> a.buffer(c.tensor());
+                case Seed sd -> keep(transient_, a.upload(kiln, StepSeeds.SEED, MemorySegment.ofArray(new long[] {a.nextSeed(kiln)})));
+                case Scalar sc -> keep(transient_, a.upload(kiln, F32_SCALAR, MemorySegment.ofArray(new float[] {sc.which() == 0 ? (float) lr : (float) step})));
+            };
+            inputs.add(b);
+        }
+        List<Buffer> outs;
+        try {
+            outs = executable.run(inputs);
+        } finally {
+            transient_.forEach(Buffer::close);
+        }
+        float[] lossHost = new float[1];
+        float[] outHost = new float[logitsSize];
+        a.download(kiln, outs.get(0), MemorySegment.ofArray(lossHost));
+        a.download(kiln, outs.get(1), MemorySegment.ofArray(outHost));
+        outs.get(0).close();
+        outs.get(1).close();
+        if (train) {
+            int n = updatedParams.size();
+            for (int k = 0; k < n; k++) {
+                Parameter p = params.get(updatedParams.get(k));
+                p.assign(a.wrap(kiln, outs.get(2 + k)));
+                Buffer[] st = state.get(p);
+                for (int s = 0; s < stateSize; s++) {
+                    st[s].close();
+                    st[s] = outs.get(2 + n + k * stateSize + s);
+                }
+            }
+        }
+        return new Result(lossHost[0], outHost);
+    }
+
+    private Buffer[] zeros(Parameter p) {
+        Buffer[] b = new Buffer[stateSize];
+        TensorType t = new TensorType(DType.F32, p.shape());
+        for (int i = 0; i < stateSize; i++) {
+            b[i] = Internal.access().upload(kiln, t, MemorySegment.ofArray(new float[Math.toIntExact(p.shape().size())]));
+        }
+        return b;
+    }
+
+    private static Buffer keep(List<Buffer> list, Buffer b) {
+        list.add(b);
+        return b;
+    }
+
+    @Override public void close() { executable.close(); }
+}

@@ -1,0 +1,49 @@
+package dev.kiln.api.train;
+
+import java.io.PrintStream;
+
+/**
+ * A console progress bar: epoch, step, loss, accuracy, samples/s and ETA, redrawn in place a few
+ * times a second, and one summary line per epoch.
+ */
+public final class ProgressBar implements Callback {
+    private static final long REDRAW_NANOS = 250_000_000L;
+    private final PrintStream out;
+    private final boolean redraw;
+    private long lastDraw;
+
+    /** Redraws in place only when attached to a terminal; otherwise prints epoch lines only. */
+    public ProgressBar() { this(System.out, System.console() != null); }
+
+    public ProgressBar(PrintStream out, boolean redraw) {
+        this.out = out;
+        this.redraw = redraw;
+    }
+
+    @Override public void onEpochBegin(int epoch, int epochs, int steps) { lastDraw = 0; }
+
+    @Override public void onBatchEnd(int step, int steps, double loss, double acc, long samples, double seconds) {
+        if (!redraw) return;
+        long now = System.nanoTime();
+        if (now - lastDraw < REDRAW_NANOS && step < steps) return;
+        lastDraw = now;
+        int width = 24, done = (int) ((long) width * step / steps);
+        double rate = samples / Math.max(seconds, 1e-9);
+        double eta = seconds / step * (steps - step);
+        out.printf("\r%5d/%-5d [%s%s] loss %.4f acc %.4f %,.0f samples/s ETA %s   ", step, steps,
+                "=".repeat(done), " ".repeat(width - done), loss, acc, rate, time(eta));
+        out.flush();
+    }
+
+    @Override public void onEpochEnd(EpochLogs l) {
+        if (redraw) out.print("\r" + " ".repeat(100) + "\r");
+        out.printf("epoch %d/%d  loss %.4f  acc %.4f%s  %.1fs  %,.0f samples/s%n", l.epoch(), l.epochs(), l.loss(), l.accuracy(),
+                l.hasValidation() ? String.format("  val_loss %.4f  val_acc %.4f", l.validationLoss(), l.validationAccuracy()) : "",
+                l.seconds(), l.samplesPerSecond());
+    }
+
+    private static String time(double s) {
+        long t = Math.round(s);
+        return String.format("%d:%02d", t / 60, t % 60);
+    }
+}
