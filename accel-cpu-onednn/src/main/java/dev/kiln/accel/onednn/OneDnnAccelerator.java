@@ -1,0 +1,132 @@
+package dev.kiln.accel.onednn;
+
+import dev.kiln.core.DType;
+import dev.kiln.core.Device;
+import dev.kiln.core.PrecisionPolicy;
+import dev.kiln.spi.AcceleratorConfig;
+import dev.kiln.spi.Capabilities;
+import dev.kiln.spi.CompileOptions;
+import dev.kiln.spi.Executable;
+import dev.kiln.spi.Kernel;
+import dev.kiln.spi.KernelAccelerator;
+import dev.kiln.spi.ir.Composite;
+import dev.kiln.spi.ir.Graph;
+import dev.kiln.spi.ir.Node;
+import dev.kiln.spi.ir.Primitive;
+import dev.kiln.spi.ir.Primitive.BinaryFn;
+import dev.kiln.spi.ir.TensorType;
+import dev.kiln.spi.ir.Value;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The oneDNN CPU accelerator: host memory, one kernel per node. f32 contractions, elementwise
+ * math, reductions, permutations and softmax run on oneDNN primitives created here, once per
+ * node; everything else (other dtypes, indexing, sources, casts) runs on Java kernels.
+ */
+final class OneDnnAccelerator extends KernelAccelerator {
+    private static final Capabilities CAPABILITIES = new Capabilities(
+            Set.of(DType.F32, DType.F64, DType.I32, DType.I64, DType.I8, DType.BOOL),
+            Set.of(Composite.Linear.class, Composite.Softmax.class, Composite.LogSoftmax.class),
+            Set.of(PrecisionPolicy.FP32),
+            false);
+
+    private final OneDnnEngine engine;
+    private final List<Device> devices;
+
+    OneDnnAccelerator(AcceleratorConfig config) {
+        if (config.deviceIndex() != 0) throw new IllegalArgumentException("onednn has one device, cpu:0; asked for " + config.deviceIndex());
+        this.engine = new OneDnnEngine(config.threads());
+        int threads = config.threads() > 0 ? config.threads() : OneDnnNative.defaultThreads();
+        this.devices = List.of(new Device("cpu", 0,
+                "oneDNN " + OneDnnNative.version() + ", " + threads + " threads, " + OneDnnNative.effectiveIsa()));
+    }
+
+    @Override public String name() { return "onednn"; }
+
+    @Override public List<Device> devices() { return devices; }
+
+    @Override public Capabilities capabilities() { return CAPABILITIES; }
+
+    @Override public Executable compile(Graph graph, CompileOptions options) {
+        if (engine.isClosed()) throw new IllegalStateException("onednn accelerator is closed");
+        return super.compile(graph, options);
+    }
+
+    @Override protected Kernel kernel(Node node, CompileOptions options) {
+        String what = describe(node);
+        try {
+            return switch (node.op()) {
+                case Primitive p -> primitive(p, node, what);
+                case Composite c -> composite(c, node, what, options);
+            };
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("onednn could not build a kernel for " + what + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Kernel primitive(Primitive p, Node n, String what) {
+        TensorType out = n.output().type();
+        boolean f32 = nativeF32(n);
+        return switch (p) {
+            case Primitive.Unary u -> f32 ? OneDnnEltwise.create(engine, what, u.fn(), out) : JavaElementwise.unary(u.fn(), out);
+            case Primitive.Binary b -> {
+                Kernel k = f32 && !b.fn().isComparison() && b.fn() != BinaryFn.POW
+                        ? OneDnnBinary.create(engine, what, b.fn(), in(n, 0), in(n, 1), out) : null;
+                yield k != null ? k : JavaElementwise.binary(b.fn(), in(n, 0), in(n, 1), out);
+            }
+            case Primitive.Where w -> JavaElementwise.where(in(n, 0), in(n, 1), in(n, 2), out);
+            case Primitive.Cast c -> JavaElementwise.cast(in(n, 0), out);
+            case Primitive.Reduce r -> {
+                if (r.axes().isEmpty()) yield JavaMovement.copy();
+                yield f32 ? OneDnnReduction.create(engine, what, r, in(n, 0)) : JavaReduce.create(r, in(n, 0));
+            }
+            case Primitive.MatMul m -> f32 ? OneDnnMatmul.matmul(engine, what, m, in(n, 0), in(n, 1), out) : JavaMatmul.create(m, in(n, 0), in(n, 1), out);
+            case Primitive.Reshape r -> JavaMovement.copy();
+            case Primitive.Permute pm -> OneDnnReorder.supports(out.dtype()) && out.shape().size() > 0
+                    ? OneDnnReorder.permute(engine, what, pm.perm(), in(n, 0), out) : JavaMovement.permute(pm.perm(), in(n, 0), out);
+            case Primitive.Broadcast b -> JavaMovement.broadcast(in(n, 0), out);
+            case Primitive.Slice s -> JavaMovement.slice(s.axis(), s.start(), in(n, 0), out);
+            case Primitive.Concat c -> JavaMovement.concat(c.axis(), n.inputs().stream().map(Value::type).toList(), out);
+            case Primitive.Gather g -> JavaIndexing.gather(g.axis(), in(n, 0), in(n, 1));
+            case Primitive.ScatterAdd s -> JavaIndexing.scatterAdd(s.axis(), s.shape(), in(n, 0), in(n, 1));
+            case Primitive.Fill f -> JavaSources.fill(f.value(), out);
+            case Primitive.Iota i -> JavaSources.iota(i.axis(), out);
+            case Primitive.RandomUniform r -> JavaSources.randomUniform(out);
+        };
+    }
+
+    private Kernel composite(Composite c, Node n, String what, CompileOptions options) {
+        if (!capabilities().isNative(c)) return null;
+        if (nativeF32(n)) {
+            TensorType t = in(n, 0);
+            switch (c) {
+                case Composite.Softmax s -> { return OneDnnSoftmax.create(engine, what, s.axis(), false, t); }
+                case Composite.LogSoftmax s -> { return OneDnnSoftmax.create(engine, what, s.axis(), true, t); }
+                case Composite.Linear l -> { return OneDnnMatmul.linear(engine, what, l, t, in(n, 1), n.output().type()); }
+                default -> { }
+            }
+        }
+        return new CompositeKernel(c, n, node -> kernel(node, options));
+    }
+
+    /** oneDNN takes the node when every tensor it touches is a non-empty f32 tensor. */
+    private static boolean nativeF32(Node n) {
+        for (Value v : n.inputs()) if (v.type().dtype() != DType.F32 || v.type().shape().size() == 0) return false;
+        for (Value v : n.outputs()) if (v.type().dtype() != DType.F32 || v.type().shape().size() == 0) return false;
+        return true;
+    }
+
+    private static TensorType in(Node n, int i) { return n.inputs().get(i).type(); }
+
+    /** The op and its operand types, for error messages: {@code matmul(f32[2, 3], f32[3, 4]) -> f32[2, 4]}. */
+    private static String describe(Node n) {
+        StringBuilder sb = new StringBuilder(n.op().toString()).append('(');
+        for (int i = 0; i < n.inputs().size(); i++) sb.append(i == 0 ? "" : ", ").append(n.inputs().get(i).type());
+        sb.append(") -> ");
+        for (int i = 0; i < n.outputs().size(); i++) sb.append(i == 0 ? "" : ", ").append(n.outputs().get(i).type());
+        return sb.toString();
+    }
+
+    @Override public void close() { engine.close(); }
+}

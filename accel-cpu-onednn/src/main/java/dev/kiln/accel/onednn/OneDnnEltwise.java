@@ -1,0 +1,39 @@
+package dev.kiln.accel.onednn;
+
+import static dev.kiln.accel.onednn.OneDnnNative.check;
+import static dev.kiln.accel.onednn.OneDnnNative.desc;
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+import dev.kiln.spi.Kernel;
+import dev.kiln.spi.ir.Primitive.UnaryFn;
+import dev.kiln.spi.ir.TensorType;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+
+/** Elementwise unary functions on oneDNN's eltwise primitive; negation is {@code linear} with alpha -1. */
+final class OneDnnEltwise {
+    private OneDnnEltwise() {}
+
+    static Kernel create(OneDnnEngine e, String what, UnaryFn fn, TensorType t) {
+        int alg = switch (fn) {
+            case NEG -> dnnl_eltwise_linear;
+            case EXP -> dnnl_eltwise_exp;
+            case LOG -> dnnl_eltwise_log;
+            case SQRT -> dnnl_eltwise_sqrt;
+            case TANH -> dnnl_eltwise_tanh;
+            case SIGMOID -> dnnl_eltwise_logistic;
+            case RELU -> dnnl_eltwise_relu;
+            case ABS -> dnnl_eltwise_abs;
+        };
+        float alpha = fn == UnaryFn.NEG ? -1f : 0f;
+        // Elementwise ops see the tensor as flat: one dimension keeps oneDNN on its simplest path.
+        dnnl_memory_desc md = desc(t.dtype(), new long[] {t.shape().size()});
+        try {
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            check(dnnl_eltwise_forward_primitive_desc_create(pd, e.engine, dnnl_forward_inference, alg, md, md, alpha, 0f, null), what);
+            return new OneDnnPrimitive(e, what, pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_DST}, new dnnl_memory_desc[] {md, md}, 1);
+        } finally {
+            OneDnnNative.destroy(md);
+        }
+    }
+}

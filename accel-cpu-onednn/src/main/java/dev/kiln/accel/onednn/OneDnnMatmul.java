@@ -1,0 +1,97 @@
+package dev.kiln.accel.onednn;
+
+import static dev.kiln.accel.onednn.OneDnnNative.check;
+import static dev.kiln.accel.onednn.OneDnnNative.desc;
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+import dev.kiln.core.DType;
+import dev.kiln.core.Shape;
+import dev.kiln.spi.Kernel;
+import dev.kiln.spi.ir.Composite;
+import dev.kiln.spi.ir.Primitive;
+import dev.kiln.spi.ir.TensorType;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_post_ops;
+import org.bytedeco.dnnl.dnnl_primitive_attr;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+
+/** Matrix products on oneDNN's matmul: transposes are strides, Linear's bias and activation are fused. */
+final class OneDnnMatmul {
+    private OneDnnMatmul() {}
+
+    static Kernel matmul(OneDnnEngine e, String what, Primitive.MatMul op, TensorType a, TensorType b, TensorType out) {
+        dnnl_memory_desc src = view(a, op.transA()), wei = view(b, op.transB()), dst = desc(out.dtype(), OneDnnNative.dims(out.shape()));
+        try {
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            check(dnnl_matmul_primitive_desc_create(pd, e.engine, src, wei, null, dst, null), what);
+            return new OneDnnPrimitive(e, what, pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+                    new dnnl_memory_desc[] {src, wei, dst}, 2);
+        } finally {
+            OneDnnNative.destroy(src, wei, dst);
+        }
+    }
+
+    /** {@code act(x @ w^T + bias)}: w[out, in] is read as an [in, out] matrix with column-major strides. */
+    static Kernel linear(OneDnnEngine e, String what, Composite.Linear op, TensorType x, TensorType w, TensorType out) {
+        DType t = x.dtype();
+        int n = x.shape().dim(0), in = x.shape().dim(1), o = w.shape().dim(0);
+        dnnl_memory_desc src = desc(t, new long[] {n, in});
+        dnnl_memory_desc wei = desc(t, new long[] {in, o}, new long[] {1, in});
+        dnnl_memory_desc bias = desc(t, new long[] {1, o});
+        dnnl_memory_desc dst = desc(t, new long[] {n, o});
+        dnnl_primitive_attr attr = activation(op.activation(), what);
+        try {
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            check(dnnl_matmul_primitive_desc_create(pd, e.engine, src, wei, bias, dst, attr), what);
+            return new OneDnnPrimitive(e, what, pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
+                    new dnnl_memory_desc[] {src, wei, bias, dst}, 3);
+        } finally {
+            OneDnnNative.destroy(src, wei, bias, dst);
+            if (attr != null) dnnl_primitive_attr_destroy(attr);
+        }
+    }
+
+    /** The operand as oneDNN should read it: logical dims after the optional transpose, with the stored strides. */
+    private static dnnl_memory_desc view(TensorType t, boolean transpose) {
+        Shape s = t.shape();
+        long[] dims = OneDnnNative.dims(s);
+        long[] strides = OneDnnNative.rowMajorStrides(dims);
+        if (transpose) {
+            int r = dims.length;
+            swap(dims, r - 2, r - 1);
+            swap(strides, r - 2, r - 1);
+        }
+        return desc(t.dtype(), dims, strides);
+    }
+
+    private static void swap(long[] v, int i, int j) {
+        long x = v[i];
+        v[i] = v[j];
+        v[j] = x;
+    }
+
+    /** An attribute with the activation as an eltwise post-op, or null when there is none. */
+    private static dnnl_primitive_attr activation(Composite.Activation act, String what) {
+        if (act == Composite.Activation.NONE) return null;
+        int alg = switch (act) {
+            case RELU -> dnnl_eltwise_relu;
+            case TANH -> dnnl_eltwise_tanh;
+            case SIGMOID -> dnnl_eltwise_logistic;
+            case NONE -> throw new AssertionError();
+        };
+        dnnl_primitive_attr attr = new dnnl_primitive_attr();
+        dnnl_post_ops ops = new dnnl_post_ops();
+        check(dnnl_primitive_attr_create(attr), what);
+        try {
+            check(dnnl_post_ops_create(ops), what);
+            check(dnnl_post_ops_append_eltwise(ops, alg, 0f, 0f), what);
+            check(dnnl_primitive_attr_set_post_ops(attr, ops), what);
+            return attr;
+        } catch (RuntimeException ex) {
+            dnnl_primitive_attr_destroy(attr);
+            throw ex;
+        } finally {
+            if (!ops.isNull()) dnnl_post_ops_destroy(ops);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package dev.kiln.accel.onednn;
+
+import static dev.kiln.accel.onednn.OneDnnNative.check;
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+import dev.kiln.spi.Kernel;
+import java.lang.foreign.MemorySegment;
+import org.bytedeco.dnnl.dnnl_exec_arg_t;
+import org.bytedeco.dnnl.dnnl_memory;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_primitive;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * A oneDNN primitive created once, with one memory object per argument. A run only points the
+ * memory objects at the kernel's segments and executes: nothing native is allocated per run.
+ * Arguments are bound in order: the kernel's inputs, then its outputs.
+ */
+final class OneDnnPrimitive implements Kernel, AutoCloseable {
+    private final OneDnnEngine engine;
+    private final String what;
+    private final dnnl_primitive primitive = new dnnl_primitive();
+    private final dnnl_memory[] memories;
+    private final dnnl_exec_arg_t args;
+    private final int inputs;
+    private final Handle handle = new Handle();
+
+    /**
+     * Creates the primitive from {@code pd} (destroyed here whatever happens) and binds {@code argKinds[i]}
+     * to a memory object of {@code mds[i]}; the first {@code inputs} of them come from {@code in}.
+     */
+    OneDnnPrimitive(OneDnnEngine engine, String what, dnnl_primitive_desc pd, int[] argKinds, dnnl_memory_desc[] mds, int inputs) {
+        this.engine = engine;
+        this.what = what;
+        this.inputs = inputs;
+        this.memories = new dnnl_memory[argKinds.length];
+        this.args = new dnnl_exec_arg_t(argKinds.length);
+        try {
+            check(dnnl_primitive_create(primitive, pd), what);
+            for (int i = 0; i < argKinds.length; i++) {
+                memories[i] = new dnnl_memory();
+                check(dnnl_memory_create(memories[i], mds[i], engine.engine, (Pointer) null), what);
+                args.position(i).arg(argKinds[i]).memory(memories[i]);
+            }
+            args.position(0);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        } finally {
+            dnnl_primitive_desc_destroy(pd);
+        }
+        engine.own(this);
+    }
+
+    @Override public void run(MemorySegment[] in, MemorySegment[] out) {
+        engine.enter();
+        for (int i = 0; i < memories.length; i++) {
+            MemorySegment s = i < inputs ? in[i] : out[i - inputs];
+            handle.at(s.address());
+            check(dnnl_memory_set_data_handle(memories[i], handle), what);
+        }
+        check(dnnl_primitive_execute(primitive, engine.stream, memories.length, args), what);
+        check(dnnl_stream_wait(engine.stream), what);
+    }
+
+    @Override public void close() {
+        for (dnnl_memory m : memories) {
+            if (m != null && !m.isNull()) dnnl_memory_destroy(m);
+            if (m != null) m.setNull();
+        }
+        if (!primitive.isNull()) dnnl_primitive_destroy(primitive);
+        primitive.setNull();
+        args.close();
+    }
+
+    @Override public String toString() { return "oneDNN " + what; }
+
+    /** A reusable pointer whose address is set per run, so binding a segment allocates nothing. */
+    private static final class Handle extends Pointer {
+        void at(long address) { this.address = address; }
+    }
+}

@@ -1,0 +1,29 @@
+package dev.kiln.accel.onednn;
+
+import dev.kiln.spi.Accelerator;
+import dev.kiln.spi.AcceleratorConfig;
+import dev.kiln.spi.AcceleratorProvider;
+import dev.kiln.spi.Availability;
+
+/** Finds oneDNN on the CPU. Constructing it is free; the native library loads in {@link #probe()} or {@link #open}. */
+public final class OneDnnProvider implements AcceleratorProvider {
+    public OneDnnProvider() {}
+
+    @Override public String name() { return "onednn"; }
+
+    @Override public int priority() { return 100; }
+
+    @Override public Availability probe() {
+        try {
+            OneDnnNative.load();
+            return Availability.available("oneDNN " + OneDnnNative.version() + ", " + OneDnnNative.defaultThreads()
+                    + " threads, " + OneDnnNative.effectiveIsa());
+        } catch (Throwable t) {
+            // A missing native library surfaces as a linkage error or an initializer failure; both mean "not here".
+            Throwable cause = t instanceof ExceptionInInitializerError && t.getCause() != null ? t.getCause() : t;
+            return Availability.unavailable("oneDNN native library did not load: " + cause);
+        }
+    }
+
+    @Override public Accelerator open(AcceleratorConfig config) { return new OneDnnAccelerator(config); }
+}
