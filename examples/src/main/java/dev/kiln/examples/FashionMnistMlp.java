@@ -1,0 +1,82 @@
+package dev.kiln.examples;
+
+import dev.kiln.api.Kiln;
+import dev.kiln.api.KilnConfig;
+import dev.kiln.api.ProviderInfo;
+import dev.kiln.api.data.Dataset;
+import dev.kiln.api.data.FashionMnist;
+import dev.kiln.api.nn.Flatten;
+import dev.kiln.api.nn.Linear;
+import dev.kiln.api.nn.Module;
+import dev.kiln.api.nn.ReLU;
+import dev.kiln.api.nn.Sequential;
+import dev.kiln.api.optim.Adam;
+import dev.kiln.api.train.EpochLogs;
+import dev.kiln.api.train.Evaluation;
+import dev.kiln.api.train.History;
+import dev.kiln.api.train.ProgressBar;
+import dev.kiln.api.train.Trainer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The classic first program: Flatten, Linear(784, 128), ReLU, Linear(128, 10), softmax
+ * cross-entropy, Adam(1e-3), batch 32, 5 epochs, on Fashion-MNIST, on the best accelerator here.
+ */
+public final class FashionMnistMlp {
+    private FashionMnistMlp() {}
+
+    public static void main(String[] args) {
+        Options o;
+        try {
+            o = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            return;
+        }
+        System.out.println("accelerator plugins:");
+        for (ProviderInfo p : Kiln.providers()) System.out.println("  " + p);
+
+        Dataset train = FashionMnist.train(), test = FashionMnist.test();
+        KilnConfig config = KilnConfig.builder().backend(o.backend()).precision(o.precision()).build();
+        try (Kiln kiln = Kiln.open(config)) {
+            Sequential model = mlp(o.hidden());
+            System.out.println("backend: " + kiln.backend() + ", precision: " + o.precision().label()
+                    + ", batch " + o.batch() + ", epochs " + o.epochs());
+            System.out.println(model.summary());
+            try (Trainer trainer = Trainer.builder(kiln, model).optimizer(new Adam(1e-3)).batchSize(o.batch())
+                    .callback(new ProgressBar()).build()) {
+                History h = trainer.fit(train, o.epochs());
+                Evaluation e = trainer.evaluate(test);
+                System.out.printf("test accuracy: %.4f  test loss: %.4f%n", e.accuracy(), e.loss());
+                System.out.printf("kiln: %.0f samples/s%n", throughput(h));
+            }
+        }
+    }
+
+    /** Flatten, then Linear+ReLU per hidden width, then Linear to the 10 classes. */
+    static Sequential mlp(int[] hidden) {
+        List<Module> layers = new ArrayList<>();
+        layers.add(new Flatten());
+        int in = 28 * 28;
+        for (int h : hidden) {
+            layers.add(new Linear(in, h));
+            layers.add(new ReLU());
+            in = h;
+        }
+        layers.add(new Linear(in, 10));
+        return Sequential.of(layers.toArray(Module[]::new));
+    }
+
+    /** Samples per second over all epochs after the first (which includes compilation), or the first alone. */
+    static double throughput(History h) {
+        List<EpochLogs> e = h.epochs();
+        List<EpochLogs> steady = e.size() > 1 ? e.subList(1, e.size()) : e;
+        double samples = 0, secs = 0;
+        for (EpochLogs l : steady) {
+            samples += l.samplesPerSecond() * l.seconds();
+            secs += l.seconds();
+        }
+        return samples / secs;
+    }
+}
