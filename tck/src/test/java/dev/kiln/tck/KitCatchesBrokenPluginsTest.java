@@ -1,0 +1,62 @@
+package dev.kiln.tck;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.spi.AcceleratorProvider;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Proof the kit can fail: it runs against plugins with one planted bug each and must report
+ * failures that name the broken op, and only ops that use it.
+ */
+class KitCatchesBrokenPluginsTest {
+
+    @Test
+    void tanhComputingSinIsReportedAsTanh() {
+        KitRun run = KitRun.of(BrokenTanh.class);
+        Map<String, String> forward = run.failuresIn("forward f32");
+        assertFalse(forward.isEmpty(), "a plugin whose tanh computes sin passed the forward suite");
+        assertTrue(forward.keySet().stream().anyMatch(k -> k.contains("tanh > tanh [3,13]")), forward.keySet().toString());
+        // Linear(tanh) decomposes onto the broken kernel, so it may fail too; nothing else may.
+        forward.forEach((name, message) -> {
+            assertTrue(name.contains("tanh"), "unrelated failure " + name + ": " + message);
+            assertTrue(message.contains("tanh"), "failure message does not name the op: " + message);
+        });
+        assertFalse(run.failuresIn("forward f64").isEmpty(), "f64 cases must catch it too");
+    }
+
+    @Test
+    void matmulDroppingItsLastColumnIsReportedAsMatmul() {
+        KitRun run = KitRun.of(BrokenMatmul.class);
+        Map<String, String> forward = run.failuresIn("forward f32");
+        assertTrue(forward.keySet().stream().anyMatch(k -> k.contains("matmul > matmul transB [7,13]x[5,13]")), forward.keySet().toString());
+        forward.forEach((name, message) ->
+                assertTrue(name.contains("matmul") || name.contains("linear"), "unrelated failure " + name + ": " + message));
+        assertTrue(run.failures().keySet().stream().anyMatch(k -> k.startsWith("a multi-node graph")), "the MLP graph uses matmul");
+    }
+
+    @Test
+    void theFaultlessToyPassesEveryForwardCase() {
+        KitRun run = KitRun.of(Faultless.class);
+        assertEquals(Map.of(), run.failuresIn("forward f32"));
+        assertEquals(Map.of(), run.failuresIn("forward f64"));
+        assertTrue(run.succeeded() > 500, "only " + run.succeeded() + " tests ran");
+    }
+
+    // Static nested classes: surefire does not pick them up, only the launcher above runs them.
+
+    static class BrokenTanh extends AcceleratorConformanceTest {
+        @Override protected AcceleratorProvider provider() { return new ToyProvider(ToyAccelerator.Fault.TANH_IS_SIN); }
+    }
+
+    static class BrokenMatmul extends AcceleratorConformanceTest {
+        @Override protected AcceleratorProvider provider() { return new ToyProvider(ToyAccelerator.Fault.MATMUL_DROPS_LAST_COLUMN); }
+    }
+
+    static class Faultless extends AcceleratorConformanceTest {
+        @Override protected AcceleratorProvider provider() { return new ToyProvider(ToyAccelerator.Fault.NONE); }
+    }
+}

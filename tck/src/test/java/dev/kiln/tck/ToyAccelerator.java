@@ -1,0 +1,58 @@
+package dev.kiln.tck;
+
+import dev.kiln.core.DType;
+import dev.kiln.core.Device;
+import dev.kiln.core.PrecisionPolicy;
+import dev.kiln.spi.Capabilities;
+import dev.kiln.spi.CompileOptions;
+import dev.kiln.spi.Kernel;
+import dev.kiln.spi.KernelAccelerator;
+import dev.kiln.spi.ir.Composite;
+import dev.kiln.spi.ir.Node;
+import dev.kiln.spi.ir.Primitive;
+import dev.kiln.spi.ir.TensorType;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A pure-Java plugin built from {@link ReferenceKernels}, optionally with one planted bug so the
+ * kit can be shown to catch it. Softmax and cross-entropy are "native" to exercise composite kernels.
+ */
+final class ToyAccelerator extends KernelAccelerator {
+
+    enum Fault { NONE, TANH_IS_SIN, MATMUL_DROPS_LAST_COLUMN }
+
+    private final Fault fault;
+
+    ToyAccelerator(Fault fault) { this.fault = fault; }
+
+    @Override public String name() { return "toy"; }
+
+    @Override public List<Device> devices() { return List.of(new Device("cpu", 0, "pure-Java reference kernels")); }
+
+    @Override public Capabilities capabilities() {
+        Set<Class<? extends Composite>> natives = Set.of(Composite.Softmax.class, Composite.SoftmaxCrossEntropy.class);
+        return new Capabilities(EnumSet.allOf(DType.class), natives, Set.of(PrecisionPolicy.FP32), false);
+    }
+
+    @Override protected Kernel kernel(Node node, CompileOptions options) {
+        Kernel k = ReferenceKernels.kernel(node);
+        if (fault == Fault.TANH_IS_SIN && node.op() instanceof Primitive.Unary u && u.fn() == Primitive.UnaryFn.TANH) {
+            return ReferenceKernels.elementwise(node.inputs().getFirst().type(), node.output().type(), Math::sin);
+        }
+        if (fault == Fault.MATMUL_DROPS_LAST_COLUMN && node.op() instanceof Primitive.MatMul) {
+            TensorType t = node.output().type();
+            int cols = t.shape().dim(-1);
+            return (in, out) -> {
+                k.run(in, out);
+                double[] y = HostData.read(out[0], t);
+                for (int i = cols - 1; i < y.length; i += cols) y[i] = 0;
+                HostData.write(y, t, out[0]);
+            };
+        }
+        return k;
+    }
+
+    @Override public void close() {}
+}

@@ -1,0 +1,17 @@
+package dev.kiln.tck;
+
+import dev.kiln.spi.Accelerator;
+import dev.kiln.spi.AcceleratorConfig;
+import dev.kiln.spi.AcceleratorProvider;
+import dev.kiln.spi.Availability;
+
+/** The provider of {@link ToyAccelerator}, with or without its planted fault. */
+record ToyProvider(ToyAccelerator.Fault fault) implements AcceleratorProvider {
+    @Override public String name() { return "toy"; }
+
+    @Override public int priority() { return 0; }
+
+    @Override public Availability probe() { return Availability.available("pure Java, fault " + fault); }
+
+    @Override public Accelerator open(AcceleratorConfig config) { return new ToyAccelerator(fault); }
+}
