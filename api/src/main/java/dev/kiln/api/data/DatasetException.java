@@ -9,7 +9,8 @@ import java.nio.file.Path;
  * the places searched), what was expected and what was found.
  */
 public class DatasetException extends RuntimeException {
-    private final Path path;
+    private static final long serialVersionUID = 1L;
+    private final transient Path path; // Path is not Serializable; the message keeps it anyway
 
     public DatasetException(Path path, String message) {
         this(path, message, null);

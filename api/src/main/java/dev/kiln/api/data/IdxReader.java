@@ -97,16 +97,19 @@ public final class IdxReader {
     /** Checks magic, rank and byte count; returns the dimensions. */
     private static int[] header(Path file, byte[] data, int magic, int rank, String what) {
         int headerBytes = 4 + 4 * rank;
+        ByteBuffer buf = ByteBuffer.wrap(data); // big-endian by default, as IDX is
+        // The magic comes first so a swapped images/labels pair is named as such, not as "truncated".
+        if (data.length >= 4) {
+            int found = buf.getInt();
+            if (found != magic) {
+                String guess = found == IMAGES_MAGIC ? " (an image file)" : found == LABELS_MAGIC ? " (a label file)" : "";
+                throw new DatasetException(file, String.format(
+                        "not an IDX %s file: expected magic 0x%08x but found 0x%08x%s", what, magic, found, guess));
+            }
+        }
         if (data.length < headerBytes) {
             throw new DatasetException(file, "truncated: expected an IDX " + what + " header of " + headerBytes
                     + " bytes but the file has only " + data.length + " bytes");
-        }
-        ByteBuffer buf = ByteBuffer.wrap(data); // big-endian by default, as IDX is
-        int found = buf.getInt();
-        if (found != magic) {
-            String guess = found == IMAGES_MAGIC ? " (an image file)" : found == LABELS_MAGIC ? " (a label file)" : "";
-            throw new DatasetException(file, String.format("not an IDX %s file: expected magic 0x%08x but found 0x%08x%s",
-                    what, magic, found, guess));
         }
         int[] dims = new int[rank];
         long expected = 1;

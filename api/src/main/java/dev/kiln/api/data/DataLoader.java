@@ -1,0 +1,158 @@
+package dev.kiln.api.data;
+
+import dev.kiln.core.Shape;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * Iterates a {@link Dataset} in mini-batches. Each call to {@link #iterator()} is one epoch; with
+ * shuffling on, epoch {@code e} visits the examples in a permutation drawn from {@code (seed, e)}
+ * only, so a run is reproducible and any epoch can be replayed with {@link #epoch(int)}.
+ *
+ * <p>By default every batch gets fresh arrays, which is always safe. With {@code reuseBuffers}
+ * one pair of arrays is refilled for every batch of an epoch, so a batch is only valid until
+ * the next {@code next()} — the training loop's usual pattern, and no garbage per step.
+ * Not thread-safe.
+ */
+public final class DataLoader implements Iterable<Batch> {
+    private final Dataset dataset;
+    private final int batchSize;
+    private final boolean shuffle;
+    private final boolean dropLast;
+    private final boolean reuseBuffers;
+    private final long seed;
+    private int nextEpoch;
+
+    private DataLoader(Builder b) {
+        this.dataset = b.dataset;
+        this.batchSize = b.batchSize;
+        this.shuffle = b.shuffle;
+        this.dropLast = b.dropLast;
+        this.reuseBuffers = b.reuseBuffers;
+        this.seed = b.seed;
+    }
+
+    /** Shuffling, keeping the last partial batch, fresh arrays per batch, seed 0. */
+    public static DataLoader of(Dataset dataset, int batchSize) { return builder(dataset, batchSize).build(); }
+
+    public static Builder builder(Dataset dataset, int batchSize) { return new Builder(dataset, batchSize); }
+
+    public Dataset dataset() { return dataset; }
+
+    public int batchSize() { return batchSize; }
+
+    /** Batches per epoch: {@code floor} of size/batch with {@code dropLast}, else {@code ceil}. */
+    public int batchesPerEpoch() {
+        int n = dataset.size();
+        return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
+    }
+
+    /** Examples seen per epoch (fewer than the dataset when {@code dropLast} drops a remainder). */
+    public int examplesPerEpoch() { return dropLast ? batchesPerEpoch() * batchSize : dataset.size(); }
+
+    /** The next epoch: the first call gives epoch 0, the second epoch 1, and so on. */
+    @Override public Iterator<Batch> iterator() { return epoch(nextEpoch++).iterator(); }
+
+    /** Epoch {@code e}, independent of how many epochs were iterated before. */
+    public Iterable<Batch> epoch(int e) {
+        int[] order = order(e);
+        return () -> new BatchIterator(order);
+    }
+
+    /** The order in which epoch {@code e} visits the examples. */
+    public int[] order(int e) {
+        if (!shuffle) {
+            int[] id = new int[dataset.size()];
+            for (int i = 0; i < id.length; i++) id[i] = i;
+            return id;
+        }
+        // SplittableRandom scrambles its seed, so consecutive epoch seeds give unrelated streams.
+        return permutation(dataset.size(), new SplittableRandom(seed + 0x9E3779B97F4A7C15L * (e + 1L)));
+    }
+
+    /** A uniformly random permutation of 0..n-1 (Fisher–Yates). */
+    static int[] permutation(int n, SplittableRandom rnd) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+
+    private final class BatchIterator implements Iterator<Batch> {
+        private final int[] order;
+        private final int end;
+        private final int exampleSize = dataset.exampleSize();
+        private final int[] exampleDims = dataset.exampleShape().dims();
+        private float[] featureBuf;
+        private int[] labelBuf;
+        private int pos;
+
+        BatchIterator(int[] order) {
+            this.order = order;
+            this.end = examplesPerEpoch();
+        }
+
+        @Override public boolean hasNext() { return pos < end; }
+
+        @Override public Batch next() {
+            if (!hasNext()) throw new NoSuchElementException("epoch finished");
+            int n = Math.min(batchSize, end - pos);
+            float[] f = featureBuf;
+            int[] l = labelBuf;
+            if (f == null || !reuseBuffers) {
+                // Reused buffers are sized for a full batch so the short last batch fits too.
+                int cap = reuseBuffers ? batchSize : n;
+                f = new float[Math.multiplyExact(cap, exampleSize)];
+                l = new int[cap];
+                if (reuseBuffers) { featureBuf = f; labelBuf = l; }
+            }
+            for (int i = 0; i < n; i++) {
+                int idx = order[pos + i];
+                dataset.features(idx, f, i * exampleSize);
+                l[i] = dataset.label(idx);
+            }
+            pos += n;
+            int[] dims = new int[exampleDims.length + 1];
+            dims[0] = n;
+            System.arraycopy(exampleDims, 0, dims, 1, exampleDims.length);
+            return new Batch(f, l, n, Shape.of(dims));
+        }
+    }
+
+    /** Options of a {@link DataLoader}. */
+    public static final class Builder {
+        private final Dataset dataset;
+        private final int batchSize;
+        private boolean shuffle = true;
+        private boolean dropLast;
+        private boolean reuseBuffers;
+        private long seed;
+
+        private Builder(Dataset dataset, int batchSize) {
+            this.dataset = Objects.requireNonNull(dataset, "dataset");
+            if (batchSize <= 0) throw new IllegalArgumentException("batchSize must be positive, got " + batchSize);
+            this.batchSize = batchSize;
+        }
+
+        /** Reshuffle every epoch (default true); false visits examples in index order. */
+        public Builder shuffle(boolean shuffle) { this.shuffle = shuffle; return this; }
+
+        /** Drop the last batch when it is smaller than {@code batchSize} (default false). */
+        public Builder dropLast(boolean dropLast) { this.dropLast = dropLast; return this; }
+
+        /** Refill one pair of arrays for every batch instead of allocating (default false). */
+        public Builder reuseBuffers(boolean reuse) { this.reuseBuffers = reuse; return this; }
+
+        /** Seed of the per-epoch shuffles (default 0). */
+        public Builder seed(long seed) { this.seed = seed; return this; }
+
+        public DataLoader build() { return new DataLoader(this); }
+    }
+}
