@@ -10,7 +10,10 @@ import dev.kiln.spi.ir.TensorType;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 
-/** Elementwise unary functions on oneDNN's eltwise primitive; negation is {@code linear} with alpha -1. */
+/**
+ * Elementwise unary functions on oneDNN's eltwise primitive; negation is {@code linear} with alpha -1.
+ * The accelerator keeps log in Java for accuracy, but the mapping stays complete.
+ */
 final class OneDnnEltwise {
     private OneDnnEltwise() {}
 

@@ -79,6 +79,20 @@ class OneDnnKernelsTest {
         assertArrayEquals(new double[] {5, 5, 13, 13, 21, 21}, out.toArray(ValueLayout.JAVA_DOUBLE));
     }
 
+    @Test void halfPrecisionMatmulAndSoftmaxRunInJava() {
+        for (DType d : new DType[] {DType.BF16, DType.F16}) {
+            TensorType t = new TensorType(d, Shape.of(2, 2));
+            MemorySegment a = cast(seg(new float[] {1, 2, 3, 4}), DType.F32, d, t.shape());
+            MemorySegment eye = cast(seg(new float[] {1, 0, 0, 1}), DType.F32, d, t.shape());
+            MemorySegment p = run(new Primitive.MatMul(false, false), List.of(t, t), a, eye).getFirst();
+            assertArrayEquals(new float[] {1, 2, 3, 4}, cast(p, d, DType.F32, t.shape()).toArray(ValueLayout.JAVA_FLOAT), d.label());
+            MemorySegment sm = run(new Composite.Softmax(1), List.of(t), a).getFirst();
+            float[] got = cast(sm, d, DType.F32, t.shape()).toArray(ValueLayout.JAVA_FLOAT);
+            assertEquals(1 / (1 + Math.exp(1)), got[0], 1e-2, d.label());
+            assertEquals(1, got[0] + got[1], 1e-2, d.label());
+        }
+    }
+
     @Test void linearWithReluIsFused() {
         int n = 8, in = 10, o = 4;
         float[] x = rand(Shape.of(n, in)), w = rand(Shape.of(o, in)), bias = rand(Shape.of(o));
