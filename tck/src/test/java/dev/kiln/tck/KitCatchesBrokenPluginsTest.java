@@ -46,17 +46,29 @@ class KitCatchesBrokenPluginsTest {
         assertTrue(run.succeeded() > 500, "only " + run.succeeded() + " tests ran");
     }
 
+    @Test
+    void aPluginWithoutSomeDtypesSkipsThoseCasesInsteadOfFailing() {
+        KitRun run = KitRun.of(Narrow.class);
+        assertEquals(Map.of(), run.failuresIn("forward f32"));
+        assertEquals(Map.of(), run.failuresIn("forward f64"));
+        assertTrue(run.aborted() > 0, "casts to f64, bf16, f16 and i8 must be skipped");
+    }
+
     // Static nested classes: surefire does not pick them up, only the launcher above runs them.
 
     static class BrokenTanh extends AcceleratorConformanceTest {
-        @Override protected AcceleratorProvider provider() { return new ToyProvider(ToyAccelerator.Fault.TANH_IS_SIN); }
+        @Override protected AcceleratorProvider provider() { return new ToyProvider(ToyAccelerator.Variant.TANH_IS_SIN); }
     }
 
     static class BrokenMatmul extends AcceleratorConformanceTest {
-        @Override protected AcceleratorProvider provider() { return new ToyProvider(ToyAccelerator.Fault.MATMUL_DROPS_LAST_COLUMN); }
+        @Override protected AcceleratorProvider provider() { return new ToyProvider(ToyAccelerator.Variant.MATMUL_DROPS_LAST_COLUMN); }
+    }
+
+    static class Narrow extends AcceleratorConformanceTest {
+        @Override protected AcceleratorProvider provider() { return new ToyProvider(ToyAccelerator.Variant.NARROW_DTYPES); }
     }
 
     static class Faultless extends AcceleratorConformanceTest {
-        @Override protected AcceleratorProvider provider() { return new ToyProvider(ToyAccelerator.Fault.NONE); }
+        @Override protected AcceleratorProvider provider() { return new ToyProvider(ToyAccelerator.Variant.FAITHFUL); }
     }
 }

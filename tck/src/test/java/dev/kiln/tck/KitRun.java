@@ -18,7 +18,7 @@ import org.junit.platform.launcher.core.LauncherFactory;
 final class KitRun implements TestExecutionListener {
     private TestPlan plan;
     private final Map<String, String> failures = new LinkedHashMap<>();
-    private int succeeded;
+    private int succeeded, aborted;
 
     static KitRun of(Class<?> testClass) {
         KitRun run = new KitRun();
@@ -32,10 +32,12 @@ final class KitRun implements TestExecutionListener {
         if (!id.isTest()) {
             // A failing container (e.g. @BeforeAll) fails everything under it: record it too.
             if (result.getStatus() == TestExecutionResult.Status.FAILED) failures.put(path(id), message(result));
+            if (result.getStatus() == TestExecutionResult.Status.ABORTED) aborted++;
             return;
         }
         if (result.getStatus() == TestExecutionResult.Status.FAILED) failures.put(path(id), message(result));
         else if (result.getStatus() == TestExecutionResult.Status.SUCCESSFUL) succeeded++;
+        else aborted++;
     }
 
     /** Failed tests, "forward f32 > tanh > tanh [3,13]" to message. */
@@ -49,6 +51,9 @@ final class KitRun implements TestExecutionListener {
     }
 
     int succeeded() { return succeeded; }
+
+    /** Tests and containers skipped by an assumption (a dtype the plugin lacks). */
+    int aborted() { return aborted; }
 
     private String path(TestIdentifier id) {
         List<String> names = new ArrayList<>();

@@ -21,11 +21,11 @@ import java.util.Set;
  */
 final class ToyAccelerator extends KernelAccelerator {
 
-    enum Fault { NONE, TANH_IS_SIN, MATMUL_DROPS_LAST_COLUMN }
+    enum Variant { FAITHFUL, TANH_IS_SIN, MATMUL_DROPS_LAST_COLUMN, NARROW_DTYPES }
 
-    private final Fault fault;
+    private final Variant variant;
 
-    ToyAccelerator(Fault fault) { this.fault = fault; }
+    ToyAccelerator(Variant variant) { this.variant = variant; }
 
     @Override public String name() { return "toy"; }
 
@@ -33,15 +33,16 @@ final class ToyAccelerator extends KernelAccelerator {
 
     @Override public Capabilities capabilities() {
         Set<Class<? extends Composite>> natives = Set.of(Composite.Softmax.class, Composite.SoftmaxCrossEntropy.class);
-        return new Capabilities(EnumSet.allOf(DType.class), natives, Set.of(PrecisionPolicy.FP32), false);
+        Set<DType> dtypes = variant == Variant.NARROW_DTYPES ? EnumSet.of(DType.F32, DType.I32, DType.I64, DType.BOOL) : EnumSet.allOf(DType.class);
+        return new Capabilities(dtypes, natives, Set.of(PrecisionPolicy.FP32), false);
     }
 
     @Override protected Kernel kernel(Node node, CompileOptions options) {
         Kernel k = ReferenceKernels.kernel(node);
-        if (fault == Fault.TANH_IS_SIN && node.op() instanceof Primitive.Unary u && u.fn() == Primitive.UnaryFn.TANH) {
+        if (variant == Variant.TANH_IS_SIN && node.op() instanceof Primitive.Unary u && u.fn() == Primitive.UnaryFn.TANH) {
             return ReferenceKernels.elementwise(node.inputs().getFirst().type(), node.output().type(), Math::sin);
         }
-        if (fault == Fault.MATMUL_DROPS_LAST_COLUMN && node.op() instanceof Primitive.MatMul) {
+        if (variant == Variant.MATMUL_DROPS_LAST_COLUMN && node.op() instanceof Primitive.MatMul) {
             TensorType t = node.output().type();
             int cols = t.shape().dim(-1);
             return (in, out) -> {

@@ -104,5 +104,4 @@ public final class GradientCheck {
         for (TensorType t : c.outputs()) n += t.shape().size();
         return Math.max(1, n);
     }
-
 }

@@ -124,7 +124,8 @@ public final class PrimitiveCases {
         Object[][] specs = {
             {new int[] {7}, List.of(0)}, {new int[] {3, 13}, List.of(0)}, {new int[] {3, 13}, List.of(1)},
             {new int[] {3, 13}, List.of(0, 1)}, {new int[] {2, 5, 7}, List.of(0, 2)}, {new int[] {2, 5, 7}, List.of(1)},
-            {new int[] {1, 33}, List.of(1)}, {new int[] {33}, List.of(0)},
+            {new int[] {1, 33}, List.of(1)}, {new int[] {33}, List.of(0)}, {new int[] {1}, List.of(0)}, {new int[] {1, 1}, List.of(0, 1)},
+            {new int[] {13, 1}, List.of(1)},
         };
         for (ReduceFn fn : ReduceFn.values()) {
             for (Object[] s : specs) {
