@@ -26,6 +26,8 @@ class KitCatchesBrokenPluginsTest {
             assertTrue(message.contains("tanh"), "failure message does not name the op: " + message);
         });
         assertFalse(run.failuresIn("forward f64").isEmpty(), "f64 cases must catch it too");
+        // The backward pass of tanh reuses the forward result, so the gradient section must notice as well.
+        assertTrue(run.failuresIn("gradients f32").keySet().stream().anyMatch(k -> k.contains("tanh > tanh [7]")), run.failuresIn("gradients f32").keySet().toString());
     }
 
     @Test
