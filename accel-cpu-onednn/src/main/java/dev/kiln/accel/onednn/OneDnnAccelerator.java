@@ -83,7 +83,9 @@ final class OneDnnAccelerator extends KernelAccelerator {
             case Primitive.Reduce r -> {
                 // oneDNN refuses a reduction whose source and destination agree, i.e. over axes of size one only.
                 if (r.axes().stream().allMatch(a -> in(n, 0).shape().dim(a) == 1)) yield JavaMovement.copy();
-                yield f32 ? OneDnnReduction.create(engine, what, r, in(n, 0)) : JavaReduce.create(r, in(n, 0));
+                if (!f32) yield JavaReduce.create(r, in(n, 0));
+                long[] rows = JavaReduceRows.plan(r, in(n, 0).shape());
+                yield rows != null ? JavaReduceRows.create(r.fn(), rows) : OneDnnReduction.create(engine, what, r, in(n, 0));
             }
             case Primitive.MatMul m -> f32 ? OneDnnMatmul.matmul(engine, what, m, in(n, 0), in(n, 1), out) : JavaMatmul.create(m, in(n, 0), in(n, 1), out);
             case Primitive.Reshape r -> JavaMovement.copy();
