@@ -125,6 +125,7 @@ final class OneDnnNative {
     }
 
     /** Lazy holder: class loading of the provider must not touch native code. */
+    @SuppressWarnings("restricted")
     private static final class Holder {
         static final MethodHandle setNumThreads;
         static final int defaultThreads;

@@ -54,6 +54,8 @@ final class OneDnnPrimitive implements Kernel, AutoCloseable {
     }
 
     @Override public void run(MemorySegment[] in, MemorySegment[] out) {
+        // Executables may outlive their accelerator; a freed primitive must fail in Java, not crash the JVM.
+        if (primitive.isNull()) throw new IllegalStateException("onednn accelerator is closed; cannot run " + what);
         engine.enter();
         for (int i = 0; i < memories.length; i++) {
             MemorySegment s = i < inputs ? in[i] : out[i - inputs];

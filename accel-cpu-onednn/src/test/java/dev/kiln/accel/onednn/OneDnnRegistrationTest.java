@@ -2,12 +2,22 @@ package dev.kiln.accel.onednn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kiln.spi.AcceleratorConfig;
 import dev.kiln.spi.AcceleratorProvider;
 import dev.kiln.spi.Availability;
+import dev.kiln.core.DType;
 import dev.kiln.spi.Accelerator;
+import dev.kiln.spi.Buffer;
+import dev.kiln.spi.CompileOptions;
+import dev.kiln.spi.Executable;
+import dev.kiln.spi.ir.Graph;
+import dev.kiln.spi.ir.Primitive;
+import dev.kiln.spi.ir.TensorType;
+import dev.kiln.spi.ir.Value;
+import java.lang.foreign.MemorySegment;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.module.ModuleDescriptor;
@@ -65,5 +75,19 @@ class OneDnnRegistrationTest {
             assertEquals("onednn", acc.name());
             assertEquals("cpu", acc.devices().getFirst().kind());
         }
+    }
+
+    @Test void anExecutableFailsCleanlyAfterItsAcceleratorCloses() {
+        Accelerator acc = new OneDnnProvider().open(AcceleratorConfig.defaults());
+        Graph.Builder b = Graph.builder();
+        Value x = b.input(TensorType.of(DType.F32, 4));
+        Graph g = b.build(List.of(b.unary(Primitive.UnaryFn.RELU, x)));
+        Executable exe = acc.compile(g, CompileOptions.defaults());
+        Buffer in = acc.upload(g.inputs().getFirst().type(), MemorySegment.ofArray(new float[] {-1, 0, 1, 2}));
+        exe.run(List.of(in)).forEach(Buffer::close);
+        acc.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> exe.run(List.of(in)));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        in.close();
     }
 }
