@@ -123,6 +123,9 @@ public final class Tensor implements AutoCloseable {
 
     public Tensor abs() { return unary(UnaryFn.ABS); }
 
+    /** GELU in its tanh form, as PyTorch's {@code GELU(approximate='tanh')}. */
+    public Tensor gelu() { return unary(UnaryFn.GELU); }
+
     /** {@code cond ? a : b} elementwise, {@code this} being the bool condition. */
     public Tensor where(Tensor a, Tensor b) { return apply1(new Primitive.Where(), this, a, b); }
 

@@ -107,6 +107,7 @@ public final class Reference {
             case SIGMOID -> 1 / (1 + Math.exp(-x));
             case RELU -> x > 0 ? x : 0.0;
             case ABS -> Math.abs(x);
+            case GELU -> UnaryFn.gelu(x);
         };
     }
 

@@ -131,6 +131,7 @@ final class JavaElementwise {
             case SIGMOID -> { for (int i = 0; i < n; i++) x[i] = 1 / (1 + Math.exp(-x[i])); }
             case RELU -> { for (int i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : (x[i] == x[i] ? 0 : x[i]); }
             case ABS -> { for (int i = 0; i < n; i++) x[i] = Math.abs(x[i]); }
+            case GELU -> { for (int i = 0; i < n; i++) x[i] = UnaryFn.gelu(x[i]); }
         }
     }
 

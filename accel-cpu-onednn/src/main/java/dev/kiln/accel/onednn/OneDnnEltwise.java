@@ -27,6 +27,7 @@ final class OneDnnEltwise {
             case SIGMOID -> dnnl_eltwise_logistic;
             case RELU -> dnnl_eltwise_relu;
             case ABS -> dnnl_eltwise_abs;
+            case GELU -> dnnl_eltwise_gelu_tanh;
         };
         float alpha = fn == UnaryFn.NEG ? -1f : 0f;
         // Elementwise ops see the tensor as flat: one dimension keeps oneDNN on its simplest path.

@@ -77,6 +77,7 @@ final class OneDnnMatmul {
             case RELU -> dnnl_eltwise_relu;
             case TANH -> dnnl_eltwise_tanh;
             case SIGMOID -> dnnl_eltwise_logistic;
+            case GELU -> dnnl_eltwise_gelu_tanh;
             case NONE -> throw new AssertionError();
         };
         dnnl_primitive_attr attr = new dnnl_primitive_attr();

@@ -128,6 +128,7 @@ class OneDnnKernelsTest {
                 case SIGMOID -> 1 / (1 + Math.exp(-v));
                 case RELU -> Math.max(v, 0);
                 case ABS -> Math.abs(v);
+                case GELU -> UnaryFn.gelu(v);
             };
             close(want, got[i], Math.max(Math.abs(want), 1));
         }

@@ -24,6 +24,7 @@ public final class Autodiff {
      * gradient of {@code f}'s first output (a floating scalar) with respect to each input in {@code wrt}.
      */
     public static Graph gradients(Graph f, List<Integer> wrt) {
+        f = Lowering.decompose(f, VjpRules::hasRule);
         Value loss = f.outputs().getFirst();
         if (loss.type().shape().rank() != 0 || !loss.type().dtype().isFloating()) {
             throw new IllegalArgumentException("gradients need a floating scalar loss, got " + loss.type());

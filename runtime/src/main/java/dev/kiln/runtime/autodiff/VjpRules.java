@@ -85,6 +85,7 @@ final class VjpRules {
             case SIGMOID -> b.mul(g, b.mul(y, b.sub(b.scalar(1, y), y)));
             case RELU -> b.mul(g, mask(b, BinaryFn.GT, x, b.scalar(0, x)));
             case ABS -> b.mul(g, b.sub(mask(b, BinaryFn.GT, x, b.scalar(0, x)), mask(b, BinaryFn.LT, x, b.scalar(0, x))));
+            case GELU -> b.mul(g, geluDerivative(b, x));
         };
     }
 
@@ -147,6 +148,7 @@ final class VjpRules {
                     case RELU -> b.mul(g, mask(b, BinaryFn.GT, y, b.scalar(0, y)));
                     case TANH -> b.mul(g, b.sub(b.scalar(1, y), b.mul(y, y)));
                     case SIGMOID -> b.mul(g, b.mul(y, b.sub(b.scalar(1, y), y)));
+                    case GELU -> throw new AssertionError("Linear+GELU differentiates through its decomposition");
                 };
                 yield List.of(b.matmul(dz, x.get(1), false, false), b.matmul(dz, x.get(0), true, false), b.sum(dz, List.of(0), false));
             }
@@ -162,6 +164,23 @@ final class VjpRules {
             case Composite.SgdUpdate u -> throw new UnsupportedOperationException("optimizer updates are not differentiable");
             case Composite.AdamUpdate u -> throw new UnsupportedOperationException("optimizer updates are not differentiable");
         };
+    }
+
+    /** Whether {@code c} has a rule here; the others are differentiated through their decomposition. */
+    static boolean hasRule(Composite c) {
+        // GELU's derivative needs the pre-activation, which the fused op does not keep.
+        return !(c instanceof Composite.Linear l && l.activation() == Composite.Activation.GELU);
+    }
+
+    /** d gelu / dx written in IR ops, matching {@link UnaryFn#geluDerivative(double)}. */
+    private static Value geluDerivative(Graph.Builder b, Value x) {
+        double c = Math.sqrt(2 / Math.PI), k = 0.044715;
+        Value x2 = b.mul(x, x);
+        Value u = b.mul(b.scalar(c, x), b.add(x, b.mul(b.scalar(k, x), b.mul(x2, x))));
+        Value t = b.unary(UnaryFn.TANH, u);
+        Value half = b.scalar(0.5, x), one = b.scalar(1, x);
+        Value du = b.mul(b.scalar(c, x), b.add(one, b.mul(b.scalar(3 * k, x), x2)));
+        return b.add(b.mul(half, b.add(one, t)), b.mul(b.mul(half, x), b.mul(b.sub(one, b.mul(t, t)), du)));
     }
 
     /** {@code cmp(a, b)} as 0/1 in {@code a}'s floating type. */

@@ -17,7 +17,7 @@ public sealed interface Composite extends Op {
 
     /** Activations that can follow a linear layer. */
     enum Activation {
-        NONE, RELU, TANH, SIGMOID;
+        NONE, RELU, TANH, SIGMOID, GELU;
 
         public Value apply(Graph.Builder b, Value z) {
             return switch (this) {
@@ -25,6 +25,7 @@ public sealed interface Composite extends Op {
                 case RELU -> b.unary(UnaryFn.RELU, z);
                 case TANH -> b.unary(UnaryFn.TANH, z);
                 case SIGMOID -> b.unary(UnaryFn.SIGMOID, z);
+                case GELU -> b.unary(UnaryFn.GELU, z);
             };
         }
     }

@@ -14,7 +14,25 @@ public sealed interface Primitive extends Op {
 
     // ---- elementwise ------------------------------------------------------------------------
 
-    enum UnaryFn { NEG, EXP, LOG, SQRT, TANH, SIGMOID, RELU, ABS }
+    enum UnaryFn {
+        NEG, EXP, LOG, SQRT, TANH, SIGMOID, RELU, ABS,
+        /** GELU in its tanh form, {@link #gelu(double)}; PyTorch's {@code GELU(approximate='tanh')}. */
+        GELU;
+
+        private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+        /** {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}: the definition every plugin matches. */
+        public static double gelu(double x) {
+            return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+        }
+
+        /** The derivative of {@link #gelu(double)}. */
+        public static double geluDerivative(double x) {
+            double u = SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
+            double t = Math.tanh(u);
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
+        }
+    }
 
     /** {@code fn(x)} elementwise on a floating tensor. */
     record Unary(UnaryFn fn) implements Primitive {
