@@ -90,6 +90,10 @@ public final class Reference {
             case Primitive.Concat c -> concat(c.axis(), t, x, out.shape());
             case Primitive.Gather g -> Contraction.gather(g.axis(), t.get(0).shape(), x.get(0), x.get(1), out.shape());
             case Primitive.ScatterAdd s -> Contraction.scatterAdd(s.axis(), s.shape(), x.get(0), x.get(1), t.get(1).shape());
+            case Primitive.Conv2d c -> WindowReference.conv(c.window(), c.groups(), t.get(0).shape(), t.get(1).shape(), x.get(0), x.get(1));
+            case Primitive.Conv2dBackwardData c -> WindowReference.convBackwardData(c.window(), c.groups(), c.input(), t.get(1).shape(), x.get(0), x.get(1));
+            case Primitive.Conv2dBackwardWeights c -> WindowReference.convBackwardWeights(c.window(), c.groups(), t.get(0).shape(), c.weight(), x.get(0), x.get(1));
+            case Primitive.MaxPool2dIndices m -> WindowReference.maxPoolIndices(m.window(), t.getFirst().shape(), x.getFirst());
             case Primitive.Fill f -> fill(f.value(), f.type());
             case Primitive.Iota i -> iota(i.axis(), i.type());
             case Primitive.RandomUniform r -> randomUniform((long) x.getFirst()[0], r.type());

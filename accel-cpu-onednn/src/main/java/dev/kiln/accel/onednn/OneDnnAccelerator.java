@@ -1,8 +1,10 @@
 package dev.kiln.accel.onednn;
 
+import dev.kiln.accel.onednn.JavaWindows.ConvOp;
 import dev.kiln.core.DType;
 import dev.kiln.core.Device;
 import dev.kiln.core.PrecisionPolicy;
+import dev.kiln.core.Shape;
 import dev.kiln.spi.AcceleratorConfig;
 import dev.kiln.spi.Capabilities;
 import dev.kiln.spi.CompileOptions;
@@ -16,6 +18,7 @@ import dev.kiln.spi.ir.Primitive;
 import dev.kiln.spi.ir.Primitive.BinaryFn;
 import dev.kiln.spi.ir.TensorType;
 import dev.kiln.spi.ir.Value;
+import dev.kiln.spi.ir.Window2d;
 import java.util.List;
 import java.util.Set;
 
@@ -27,7 +30,7 @@ import java.util.Set;
 final class OneDnnAccelerator extends KernelAccelerator {
     private static final Capabilities CAPABILITIES = new Capabilities(
             Set.of(DType.F32, DType.F64, DType.BF16, DType.F16, DType.I32, DType.I64, DType.I8, DType.BOOL),
-            Set.of(Composite.Linear.class, Composite.Softmax.class, Composite.LogSoftmax.class),
+            Set.of(Composite.Linear.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.MaxPool2d.class, Composite.AvgPool2d.class),
             Set.of(PrecisionPolicy.FP32),
             false);
 
@@ -88,6 +91,10 @@ final class OneDnnAccelerator extends KernelAccelerator {
                 yield rows != null ? JavaReduceRows.create(r.fn(), rows) : OneDnnReduction.create(engine, what, r, in(n, 0));
             }
             case Primitive.MatMul m -> f32 ? OneDnnMatmul.matmul(engine, what, m, in(n, 0), in(n, 1), out) : JavaMatmul.create(m, in(n, 0), in(n, 1), out);
+            case Primitive.Conv2d c -> conv(ConvOp.FORWARD, c.window(), c.groups(), in(n, 0).shape(), in(n, 1).shape(), n, what);
+            case Primitive.Conv2dBackwardData c -> conv(ConvOp.BACKWARD_DATA, c.window(), c.groups(), c.input(), in(n, 1).shape(), n, what);
+            case Primitive.Conv2dBackwardWeights c -> conv(ConvOp.BACKWARD_WEIGHTS, c.window(), c.groups(), in(n, 0).shape(), c.weight(), n, what);
+            case Primitive.MaxPool2dIndices m -> JavaWindows.maxPoolIndices(m.window(), in(n, 0));
             case Primitive.Reshape r -> JavaMovement.copy();
             case Primitive.Permute pm -> OneDnnReorder.supports(out.dtype()) && out.shape().size() > 0
                     ? OneDnnReorder.permute(engine, what, pm.perm(), in(n, 0), out) : JavaMovement.permute(pm.perm(), in(n, 0), out);
@@ -109,11 +116,20 @@ final class OneDnnAccelerator extends KernelAccelerator {
             switch (c) {
                 case Composite.Softmax s -> { return OneDnnSoftmax.create(engine, what, s.axis(), false, t); }
                 case Composite.LogSoftmax s -> { return OneDnnSoftmax.create(engine, what, s.axis(), true, t); }
+                case Composite.MaxPool2d m -> { return OneDnnPooling.create(engine, what, true, m.window(), t, n.output().type()); }
+                case Composite.AvgPool2d a -> { return OneDnnPooling.create(engine, what, false, a.window(), t, n.output().type()); }
                 case Composite.Linear l -> { return OneDnnMatmul.linear(engine, what, l, t, in(n, 1), n.output().type()); }
                 default -> { }
             }
         }
         return new CompositeKernel(c, n, node -> kernel(node, options));
+    }
+
+    /** A convolution op on oneDNN in f32, else in Java; {@code x} and {@code weight} are the forward operands' shapes. */
+    private Kernel conv(ConvOp op, Window2d win, int groups, Shape x, Shape weight, Node n, String what) {
+        if (nativeF32(n)) return OneDnnConv.create(engine, what, op, win, groups, DType.F32, x, weight);
+        TensorType xt = new TensorType(n.output().type().dtype(), x), wt = xt.withShape(weight);
+        return JavaWindows.conv(op, win, groups, xt, wt, in(n, 0), in(n, 1), n.output().type());
     }
 
     /** Kernels trust the node's types to size native memory, so a node whose outputs disagree with its op is refused. */

@@ -69,6 +69,17 @@ final class VjpRules {
             case Primitive.Gather ga -> Arrays.asList(
                     b.apply1(new Primitive.ScatterAdd(ga.axis(), x.get(0).type().shape()), x.get(1), g), null);
             case Primitive.ScatterAdd s -> Arrays.asList(null, b.apply1(new Primitive.Gather(s.axis()), g, x.get(0)));
+            case Primitive.Conv2d c -> List.of(
+                    b.apply1(new Primitive.Conv2dBackwardData(c.window(), c.groups(), x.get(0).type().shape()), g, x.get(1)),
+                    b.apply1(new Primitive.Conv2dBackwardWeights(c.window(), c.groups(), x.get(1).type().shape()), x.get(0), g));
+            // Both adjoints are bilinear, so their VJPs are the other two convolution ops.
+            case Primitive.Conv2dBackwardData c -> List.of(
+                    b.apply1(new Primitive.Conv2d(c.window(), c.groups()), g, x.get(1)),
+                    b.apply1(new Primitive.Conv2dBackwardWeights(c.window(), c.groups(), x.get(1).type().shape()), g, x.get(0)));
+            case Primitive.Conv2dBackwardWeights c -> List.of(
+                    b.apply1(new Primitive.Conv2dBackwardData(c.window(), c.groups(), x.get(0).type().shape()), x.get(1), g),
+                    b.apply1(new Primitive.Conv2d(c.window(), c.groups()), x.get(0), g));
+            case Primitive.MaxPool2dIndices m -> Arrays.asList((Value) null);
             case Primitive.Fill f -> List.of();
             case Primitive.Iota i -> List.of();
             case Primitive.RandomUniform r -> Arrays.asList((Value) null);
@@ -161,6 +172,18 @@ final class VjpRules {
                 Value diff = b.sub(p, Composite.SoftmaxCrossEntropy.oneHot(b, x.get(1), logits.type()));
                 yield Arrays.asList(b.mul(diff, b.mul(g, b.scalar(1.0 / n, g))), null);
             }
+            case Composite.MaxPool2d m -> {
+                // The gradient goes to each window's argmax: recompute the indices, scatter dy there.
+                Value in = x.getFirst();
+                Shape flat = Shape.of(Math.toIntExact(in.type().shape().size()));
+                Value idx = b.apply1(new Primitive.MaxPool2dIndices(m.window()), in);
+                int count = Math.toIntExact(g.type().shape().size());
+                Value dx = b.apply1(new Primitive.ScatterAdd(0, flat), b.reshape(idx, Shape.of(count)), b.reshape(g, Shape.of(count)));
+                yield List.of(b.reshape(dx, in.type().shape()));
+            }
+            case Composite.AvgPool2d a -> throw new AssertionError("avgpool2d differentiates through its decomposition");
+            case Composite.BatchNorm n -> throw new AssertionError("batchnorm differentiates through its decomposition");
+            case Composite.LayerNorm n -> throw new AssertionError("layernorm differentiates through its decomposition");
             case Composite.SgdUpdate u -> throw new UnsupportedOperationException("optimizer updates are not differentiable");
             case Composite.AdamUpdate u -> throw new UnsupportedOperationException("optimizer updates are not differentiable");
         };
@@ -169,7 +192,10 @@ final class VjpRules {
     /** Whether {@code c} has a rule here; the others are differentiated through their decomposition. */
     static boolean hasRule(Composite c) {
         // GELU's derivative needs the pre-activation, which the fused op does not keep.
-        return !(c instanceof Composite.Linear l && l.activation() == Composite.Activation.GELU);
+        if (c instanceof Composite.Linear l && l.activation() == Composite.Activation.GELU) return false;
+        // Average pooling is a depthwise convolution and normalisation backward is many small ops: their
+        // decompositions say it already. Max pooling keeps a rule so its forward can stay native.
+        return !(c instanceof Composite.AvgPool2d || c instanceof Composite.BatchNorm || c instanceof Composite.LayerNorm);
     }
 
     /** d gelu / dx written in IR ops, matching {@link UnaryFn#geluDerivative(double)}. */

@@ -105,6 +105,124 @@ public sealed interface Composite extends Op {
         }
     }
 
+    /** PyTorch's {@code max_pool2d} (floor mode): the window maxima of x[n, c, h, w], gathered at {@link Primitive.MaxPool2dIndices}. */
+    record MaxPool2d(Window2d window) implements Composite {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 1);
+            if (!in.getFirst().dtype().isFloating()) throw error("needs a floating input", in);
+            return List.of(in.getFirst().withShape(WindowShapes.pool(this, window, in.getFirst().shape(), in)));
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value x = in.getFirst();
+            Value idx = b.apply1(new Primitive.MaxPool2dIndices(window), x);
+            Shape out = idx.type().shape();
+            Value flat = b.reshape(x, Shape.of(Math.toIntExact(x.type().shape().size())));
+            Value picked = b.apply1(new Primitive.Gather(0), flat, b.reshape(idx, Shape.of(Math.toIntExact(out.size()))));
+            return List.of(b.reshape(picked, out));
+        }
+    }
+
+    /**
+     * PyTorch's {@code avg_pool2d} with its defaults (floor mode, padding counted in the divisor): a
+     * depthwise convolution with a constant kernel, so it needs no primitive of its own.
+     */
+    record AvgPool2d(Window2d window) implements Composite {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 1);
+            if (!in.getFirst().dtype().isFloating()) throw error("needs a floating input", in);
+            if (window.dilationH() != 1 || window.dilationW() != 1) throw error("average pooling has no dilation, got " + window, in);
+            return List.of(in.getFirst().withShape(WindowShapes.pool(this, window, in.getFirst().shape(), in)));
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value x = in.getFirst();
+            int c = x.type().shape().dim(1);
+            Value w = b.fill(1.0 / (window.kernelH() * window.kernelW()), new TensorType(x.type().dtype(), Shape.of(c, 1, window.kernelH(), window.kernelW())));
+            return List.of(b.apply1(new Primitive.Conv2d(window, c), x, w));
+        }
+    }
+
+    /**
+     * Batch normalisation over axis 1 of x[n, c, ...] (BatchNorm1d and 2d), inputs x, gamma[c],
+     * beta[c], running mean[c], running variance[c]. Training: normalises with the batch statistics
+     * (biased variance) and also outputs the updated running statistics, {@code (1 - momentum) old +
+     * momentum batch} with the unbiased variance, as PyTorch does; the compiled step writes them
+     * back. Evaluation: normalises with the running statistics; one output.
+     */
+    record BatchNorm(boolean training, double momentum, double eps) implements Composite {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 5);
+            TensorType x = in.getFirst();
+            if (x.shape().rank() < 2 || !x.dtype().isFloating()) throw error("needs floating x[n, c, ...]", in);
+            TensorType stat = new TensorType(x.dtype(), Shape.of(x.shape().dim(1)));
+            for (int i = 1; i < 5; i++) if (!in.get(i).equals(stat)) throw error("gamma, beta and running statistics must be " + stat, in);
+            if (training && x.shape().size() / x.shape().dim(1) < 2) throw error("training needs more than one value per channel", in);
+            return training ? List.of(x, stat, stat) : List.of(x);
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value x = in.get(0);
+            Shape s = x.type().shape();
+            int c = s.dim(1);
+            int[] kept = new int[s.rank()];
+            java.util.Arrays.fill(kept, 1);
+            kept[1] = c;
+            Shape bc = Shape.of(kept);
+            List<Integer> axes = new java.util.ArrayList<>();
+            for (int i = 0; i < s.rank(); i++) if (i != 1) axes.add(i);
+            Value gamma = b.reshape(in.get(1), bc), beta = b.reshape(in.get(2), bc);
+            if (!training) {
+                Value inv = b.div(b.scalar(1, x), b.unary(UnaryFn.SQRT, b.add(b.reshape(in.get(4), bc), b.scalar(eps, x))));
+                return List.of(b.add(b.mul(b.mul(b.sub(x, b.reshape(in.get(3), bc)), inv), gamma), beta));
+            }
+            double count = s.size() / (double) c;
+            Value mean = b.mul(b.sum(x, axes, true), b.scalar(1 / count, x));
+            Value d = b.sub(x, mean);
+            Value var = b.mul(b.sum(b.mul(d, d), axes, true), b.scalar(1 / count, x));
+            Value inv = b.div(b.scalar(1, x), b.unary(UnaryFn.SQRT, b.add(var, b.scalar(eps, x))));
+            Value y = b.add(b.mul(b.mul(d, inv), gamma), beta);
+            Value keep = b.scalar(1 - momentum, x), take = b.scalar(momentum, x);
+            Value newMean = b.add(b.mul(in.get(3), keep), b.mul(b.reshape(mean, Shape.of(c)), take));
+            Value unbiased = b.mul(b.reshape(var, Shape.of(c)), b.scalar(count / (count - 1), x));
+            Value newVar = b.add(b.mul(in.get(4), keep), b.mul(unbiased, take));
+            return List.of(y, newMean, newVar);
+        }
+    }
+
+    /**
+     * Layer normalisation over the last {@code axes} axes of x, inputs x, gamma and beta shaped as
+     * those axes: {@code (x - mean) / sqrt(var + eps) * gamma + beta} with the biased variance.
+     */
+    record LayerNorm(int axes, double eps) implements Composite {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 3);
+            TensorType x = in.getFirst();
+            int r = x.shape().rank();
+            if (axes < 1 || axes > r || !x.dtype().isFloating()) throw error("needs floating x of rank >= " + Math.max(1, axes), in);
+            int[] tail = java.util.Arrays.copyOfRange(x.shape().dims(), r - axes, r);
+            TensorType param = new TensorType(x.dtype(), Shape.of(tail));
+            if (!in.get(1).equals(param) || !in.get(2).equals(param)) throw error("gamma and beta must be " + param, in);
+            return List.of(x);
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value x = in.get(0);
+            Shape s = x.type().shape();
+            List<Integer> over = new java.util.ArrayList<>();
+            long count = 1;
+            for (int i = s.rank() - axes; i < s.rank(); i++) {
+                over.add(i);
+                count *= s.dim(i);
+            }
+            Value mean = b.mul(b.sum(x, over, true), b.scalar(1.0 / count, x));
+            Value d = b.sub(x, mean);
+            Value var = b.mul(b.sum(b.mul(d, d), over, true), b.scalar(1.0 / count, x));
+            Value inv = b.div(b.scalar(1, x), b.unary(UnaryFn.SQRT, b.add(var, b.scalar(eps, x))));
+            return List.of(b.add(b.mul(b.mul(d, inv), in.get(1)), in.get(2)));
+        }
+    }
+
     /**
      * One SGD step as PyTorch defines it (dampening 0): inputs param, grad, velocity, lr (scalar);
      * outputs param', velocity'.

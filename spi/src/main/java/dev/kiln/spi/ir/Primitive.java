@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * The primitive ops: every plugin supplies one kernel per record here. Keep this set small;
  * each new primitive costs every plugin a kernel. Groups: elementwise, type, reduce, contraction,
- * movement, indexing, sources.
+ * windows, movement, indexing, sources.
  */
 public sealed interface Primitive extends Op {
 
@@ -141,6 +141,66 @@ public sealed interface Primitive extends Op {
             if (ka != kb) throw error("inner dimensions differ: " + a.shape() + (transA ? "^T" : "") + " @ " + b.shape() + (transB ? "^T" : ""), in);
             Shape out = r == 2 ? Shape.of(m, n) : Shape.of(a.shape().dim(0), m, n);
             return List.of(new TensorType(a.dtype(), out));
+        }
+    }
+
+    // ---- windows: convolution and pooling ---------------------------------------------------
+    //
+    // A convolution is three primitives, forward and its two adjoints, because every vendor library
+    // has exactly these three kernels (oneDNN forward/backward_data/backward_weights, cuDNN
+    // Forward/BackwardData/BackwardFilter) and their VJPs close over the same three ops. Writing the
+    // adjoints as forward convolutions of permuted tensors would need a general dimension-numbers
+    // convolution and lose the vendors' backward kernels. Pooling adds one primitive: max pooling is
+    // the window argmax followed by a Gather (so its gradient is the existing ScatterAdd); average
+    // pooling is a depthwise convolution (see Composite.AvgPool2d).
+
+    /**
+     * PyTorch's {@code conv2d} without bias: x[n, c, h, w] cross-correlated with weight[o, c/groups,
+     * kh, kw] gives [n, o, oh, ow]. The window's kernel size is the weight's.
+     */
+    record Conv2d(Window2d window, int groups) implements Primitive {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 2);
+            WindowShapes.sameFloating(this, in);
+            return List.of(in.get(0).withShape(WindowShapes.conv(this, window, groups, in.get(0).shape(), in.get(1).shape(), in)));
+        }
+    }
+
+    /**
+     * The adjoint of {@link Conv2d} in x (a transposed convolution): inputs dy[n, o, oh, ow] and
+     * weight; output dx of {@code input}'s shape.
+     */
+    record Conv2dBackwardData(Window2d window, int groups, Shape input) implements Primitive {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 2);
+            WindowShapes.sameFloating(this, in);
+            Shape dy = WindowShapes.conv(this, window, groups, input, in.get(1).shape(), in);
+            if (!dy.equals(in.get(0).shape())) throw error("dy must be " + dy + " for input " + input, in);
+            return List.of(in.get(0).withShape(input));
+        }
+    }
+
+    /** The adjoint of {@link Conv2d} in the weight: inputs x and dy; output dweight of {@code weight}'s shape. */
+    record Conv2dBackwardWeights(Window2d window, int groups, Shape weight) implements Primitive {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 2);
+            WindowShapes.sameFloating(this, in);
+            Shape dy = WindowShapes.conv(this, window, groups, in.get(0).shape(), weight, in);
+            if (!dy.equals(in.get(1).shape())) throw error("dy must be " + dy + " for weight " + weight, in);
+            return List.of(in.get(0).withShape(weight));
+        }
+    }
+
+    /**
+     * For each max-pooling window of x[n, c, h, w], the row-major flat index into x of its largest
+     * element (the first one on ties; padding never wins), as i32 [n, c, oh, ow]. Not differentiable.
+     */
+    record MaxPool2dIndices(Window2d window) implements Primitive {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 1);
+            if (!in.getFirst().dtype().isFloating()) throw error("needs a floating input", in);
+            if (in.getFirst().shape().size() > Integer.MAX_VALUE) throw error("input too large for i32 indices", in);
+            return List.of(new TensorType(DType.I32, WindowShapes.pool(this, window, in.getFirst().shape(), in)));
         }
     }
 

@@ -26,6 +26,8 @@ public final class CompositeCases {
         crossEntropy(c, f);
         sgd(c, f);
         adam(c, f);
+        WindowCases.composites(c, f);
+        NormCases.composites(c, f);
         return c;
     }
 

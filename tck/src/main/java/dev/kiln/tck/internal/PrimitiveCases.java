@@ -33,6 +33,7 @@ public final class PrimitiveCases {
         cast(c, f);
         reduce(c, f);
         matmul(c, f);
+        WindowCases.primitives(c, f);
         movement(c, f);
         indexing(c, f);
         sources(c, f);
