@@ -8,4 +8,6 @@ module dev.kiln.api {
     exports dev.kiln.api.nn;
     exports dev.kiln.api.optim;
     exports dev.kiln.api.train;
+    exports dev.kiln.api.checkpoint;
+    requires jdk.jfr;
 }

@@ -15,7 +15,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /**
  * A Kiln instance: owns one accelerator, its memory and compiled code. Open one, use it, close
@@ -32,7 +31,9 @@ public final class Kiln implements AutoCloseable {
     private final Accelerator accelerator;
     private final GraphCompiler compiler;
     private final KilnConfig config;
-    private final SplittableRandom random;
+    // Counter-based so that its whole state is (seed, position) and can be saved in a checkpoint.
+    private long randomSeed;
+    private long randomPosition;
     private final ThreadLocal<Deque<GradientTape>> tapes = ThreadLocal.withInitial(ArrayDeque::new);
     private volatile boolean closed;
 
@@ -40,7 +41,7 @@ public final class Kiln implements AutoCloseable {
         this.backend = backend;
         this.accelerator = accelerator;
         this.config = config;
-        this.random = new SplittableRandom(config.seed());
+        this.randomSeed = config.seed();
         this.compiler = new GraphCompiler(accelerator, CompileOptions.defaults().withFusion(config.fusion()).withPrecision(config.precision()));
     }
 
@@ -132,8 +133,20 @@ public final class Kiln implements AutoCloseable {
         return compiler;
     }
 
-    /** Deterministic randomness for initialisation, seeded from the config. */
-    synchronized long nextSeed() { return random.nextLong(); }
+    /**
+     * Deterministic randomness for initialisation and dropout, seeded from the config: the same
+     * values {@code new SplittableRandom(seed).nextLong()} would give, but computed from a counter.
+     */
+    synchronized long nextSeed() { return SeedStream.at(randomSeed, randomPosition++); }
+
+    /** The random stream's state, to save in a checkpoint. */
+    public synchronized RngState rngState() { return new RngState(randomSeed, randomPosition); }
+
+    /** Puts the random stream back where {@link #rngState()} found it. */
+    public synchronized void restoreRngState(RngState state) {
+        randomSeed = state.seed();
+        randomPosition = state.position();
+    }
 
     void checkOpen() {
         if (closed) throw new IllegalStateException("this Kiln (" + backend + ") is closed");

@@ -96,6 +96,9 @@ public final class Tensor implements AutoCloseable {
 
     public Tensor pow(double c) { return pow(constant(c)); }
 
+    /** The scalar {@code c} in this tensor's dtype, on the same side (traced or eager): a constant for graph code. */
+    public Tensor scalarLike(double c) { return constant(c); }
+
     /** Elementwise {@code this > o} as a bool tensor. */
     public Tensor gt(Tensor o) { return binary(BinaryFn.GT, o); }
 

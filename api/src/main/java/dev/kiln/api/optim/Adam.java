@@ -22,6 +22,8 @@ public final class Adam extends Optimizer {
 
     @Override public int stateSize() { return 2; }
 
+    @Override public List<String> stateNames() { return List.of("exp_avg", "exp_avg_sq"); }
+
     @Override public List<Tensor> update(Tensor param, Tensor grad, List<Tensor> state, Tensor lr, Tensor step) {
         return Tensor.apply(op, param, grad, state.get(0), state.get(1), lr, step);
     }

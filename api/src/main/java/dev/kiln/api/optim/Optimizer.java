@@ -16,6 +16,8 @@ import java.util.Map;
  */
 public abstract class Optimizer {
     private double learningRate;
+    private LrSchedule schedule;
+    private double maxGradNorm;
     private final Map<Parameter, List<Tensor>> state = new IdentityHashMap<>();
     private long steps;
 
@@ -24,12 +26,77 @@ public abstract class Optimizer {
         this.learningRate = learningRate;
     }
 
+    /** The learning rate of the last update (or the initial one before any). */
     public double learningRate() { return learningRate; }
 
     public void setLearningRate(double lr) { this.learningRate = lr; }
 
+    /** Lets {@code s} choose the learning rate of every update; its values replace the constant one. */
+    public Optimizer schedule(LrSchedule s) {
+        this.schedule = s;
+        return this;
+    }
+
+    public LrSchedule schedule() { return schedule; }
+
+    /**
+     * The learning rate for the update after {@code step} completed ones: the schedule's value if
+     * there is one, else the constant rate. Also remembered as {@link #learningRate()}.
+     */
+    public double learningRateAt(long step) {
+        if (schedule != null) {
+            double lr = schedule.at(step);
+            if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalStateException("the learning-rate schedule gave " + lr + " at step " + step);
+            learningRate = lr;
+        }
+        return learningRate;
+    }
+
+    /**
+     * Clips gradients by their global norm before every update, as PyTorch's
+     * {@code clip_grad_norm_} and Keras' {@code global_clipnorm}: all gradients are scaled by
+     * {@code min(1, maxNorm / (norm + 1e-6))}, where norm is the L2 norm of all of them together.
+     * 0 switches clipping off.
+     */
+    public Optimizer clipGradNorm(double maxNorm) {
+        if (!(maxNorm >= 0) || Double.isInfinite(maxNorm)) throw new IllegalArgumentException("max gradient norm must be >= 0 and finite, got " + maxNorm);
+        this.maxGradNorm = maxNorm;
+        return this;
+    }
+
+    public double maxGradNorm() { return maxGradNorm; }
+
+    /**
+     * The gradients the updates will use: {@code grads} scaled by the global-norm clip factor when
+     * clipping is on, else {@code grads} itself. Works on traced and eager tensors alike, so a
+     * compiled step computes the norm inside the graph.
+     */
+    public List<Tensor> clipGradients(List<Tensor> grads) {
+        if (maxGradNorm == 0 || grads.isEmpty()) return grads;
+        Tensor sumSq = null;
+        for (Tensor g : grads) {
+            Tensor s = g.mul(g).sum();
+            sumSq = sumSq == null ? s : sumSq.add(s);
+        }
+        Tensor norm = sumSq.sqrt();
+        Tensor scale = norm.scalarLike(maxGradNorm).div(norm.add(1e-6)).minimum(norm.scalarLike(1));
+        List<Tensor> out = new ArrayList<>(grads.size());
+        for (Tensor g : grads) out.add(g.mul(scale));
+        return out;
+    }
+
     /** How many state tensors (momentum, moments) each parameter carries, each shaped like it. */
     public abstract int stateSize();
+
+    /**
+     * Names of the state tensors, as PyTorch's optimizers call them ({@code exp_avg},
+     * {@code momentum_buffer}); checkpoints store them as {@code optimizer.<param>.<name>}.
+     */
+    public List<String> stateNames() {
+        List<String> n = new ArrayList<>();
+        for (int i = 0; i < stateSize(); i++) n.add("state" + i);
+        return n;
+    }
 
     /**
      * The new parameter value followed by the new state, from the parameter, its gradient, its
@@ -40,13 +107,14 @@ public abstract class Optimizer {
     /** One eager step: updates every parameter in place from {@code grads} (same order). */
     public void step(Kiln kiln, List<Parameter> params, List<Tensor> grads) {
         if (params.size() != grads.size()) throw new IllegalArgumentException(params.size() + " parameters but " + grads.size() + " gradients");
+        Tensor lr = kiln.scalar(learningRateAt(steps)), t = kiln.scalar(steps + 1);
         steps++;
-        Tensor lr = kiln.scalar(learningRate), t = kiln.scalar(steps);
+        List<Tensor> g = clipGradients(grads);
         for (int i = 0; i < params.size(); i++) {
             Parameter p = params.get(i);
             Tensor value = p.value(kiln);
             List<Tensor> s = state.computeIfAbsent(p, k -> zeros(kiln, value));
-            List<Tensor> out = update(value, grads.get(i), s, lr, t);
+            List<Tensor> out = update(value, g.get(i), s, lr, t);
             p.assign(out.getFirst());
             s.forEach(Tensor::close);
             state.put(p, new ArrayList<>(out.subList(1, out.size())));

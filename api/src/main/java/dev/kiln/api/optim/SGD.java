@@ -21,6 +21,8 @@ public final class SGD extends Optimizer {
 
     @Override public int stateSize() { return 1; }
 
+    @Override public List<String> stateNames() { return List.of("momentum_buffer"); }
+
     @Override public List<Tensor> update(Tensor param, Tensor grad, List<Tensor> state, Tensor lr, Tensor step) {
         return Tensor.apply(op, param, grad, state.getFirst(), lr);
     }

@@ -103,14 +103,18 @@ final class CompiledStep implements AutoCloseable {
             sources.add(new Scalar(1));
             List<Value> outs = new ArrayList<>(grads.outputs().subList(0, 2));
             List<Value> newStates = new ArrayList<>();
+            // Global-norm clipping needs every gradient before any update, so it is one graph section here.
+            List<Tensor> gs = new ArrayList<>();
+            for (int k = 0; k < wrt.size(); k++) gs.add(a.symbolic(kiln, upd, grads.outputs().get(2 + k)));
+            gs = optimizer.clipGradients(gs);
             for (int k = 0; k < wrt.size(); k++) {
-                Value pv = forward.inputs().get(wrt.get(k)), gv = grads.outputs().get(2 + k);
+                Value pv = forward.inputs().get(wrt.get(k));
                 List<Tensor> state = new ArrayList<>();
                 for (int s = 0; s < optimizer.stateSize(); s++) {
                     state.add(a.symbolic(kiln, upd, b.input(pv.type())));
                     sources.add(new State(paramInput.get(k), s));
                 }
-                List<Tensor> r = optimizer.update(a.symbolic(kiln, upd, pv), a.symbolic(kiln, upd, gv), state,
+                List<Tensor> r = optimizer.update(a.symbolic(kiln, upd, pv), gs.get(k), state,
                         a.symbolic(kiln, upd, lr), a.symbolic(kiln, upd, step));
                 outs.add(a.value(r.getFirst()));
                 for (int s = 1; s < r.size(); s++) newStates.add(a.value(r.get(s)));
@@ -121,11 +125,15 @@ final class CompiledStep implements AutoCloseable {
         } else {
             updatedParams = List.of();
         }
+        this.graphNodes = graph.nodes().size();
+        this.graphInputs = graph.inputs().size();
         this.executable = a.compiler(kiln).compile(graph);
         this.stateSize = optimizer == null ? 0 : optimizer.stateSize();
     }
 
     private final List<Integer> updatedParams;
+    /** Size of the traced graph before plugin compilation, for the compile JFR event. */
+    final int graphNodes, graphInputs;
     private final int stateSize;
 
     private static int indexOfCaptured(Tracer tr, List<Object> owners, Value in) {

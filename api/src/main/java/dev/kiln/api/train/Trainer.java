@@ -12,6 +12,7 @@ import dev.kiln.core.DType;
 import dev.kiln.core.Shape;
 import dev.kiln.spi.Buffer;
 import dev.kiln.spi.ir.TensorType;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -27,19 +28,33 @@ import java.util.Map;
  * History h = t.fit(FashionMnist.train(), 5);
  * Evaluation e = t.evaluate(FashionMnist.test());
  * }</pre>
+ *
+ * <p>A run can be saved with {@link #save} at any step and continued with {@link #restore}: the
+ * parameters, optimizer state, step counter, position in the epoch, learning-rate schedule and the
+ * Kiln's random stream come back, so on the same plugin the resumed run computes bit for bit what
+ * the uninterrupted one would have.
  */
 public final class Trainer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Trainer.class.getName());
+
     private final Kiln kiln;
     private final Module model;
     private final Loss loss;
     private final Optimizer optimizer;
     private final int batchSize;
     private final long seed;
+    private final double validationSplit;
+    private final int topK;
     private final List<Callback> callbacks;
     private final Map<Integer, CompiledStep> trainSteps = new HashMap<>();
     private final Map<Integer, CompiledStep> evalSteps = new HashMap<>();
-    private final Map<Parameter, Buffer[]> optimizerState = new IdentityHashMap<>();
-    private long step;
+    final Map<Parameter, Buffer[]> optimizerState = new IdentityHashMap<>();
+    // Where the run stands; all of it goes into a checkpoint so a restored trainer continues exactly.
+    long step;
+    int epochsDone;
+    int batchesDone;
+    double epochLossSum;
+    long epochCorrect, epochSeen;
     private volatile boolean stopRequested;
 
     private Trainer(Builder b) {
@@ -49,6 +64,8 @@ public final class Trainer implements AutoCloseable {
         this.optimizer = b.optimizer;
         this.batchSize = b.batchSize;
         this.seed = b.seed;
+        this.validationSplit = b.validationSplit;
+        this.topK = b.topK;
         this.callbacks = List.copyOf(b.callbacks);
     }
 
@@ -60,40 +77,74 @@ public final class Trainer implements AutoCloseable {
     /** Optimizer steps taken so far. */
     public long steps() { return step; }
 
-    public History fit(Dataset train, int epochs) { return fit(train, null, epochs); }
+    /** Epochs completed so far; {@link #fit} continues after them. */
+    public int epochsCompleted() { return epochsDone; }
+
+    public Kiln kiln() { return kiln; }
+
+    public Module model() { return model; }
+
+    public Optimizer optimizer() { return optimizer; }
+
+    long shuffleSeed() { return seed; }
+
+    /**
+     * Trains until {@code epochs} epochs are complete in total, as Lightning's {@code max_epochs}:
+     * a fresh trainer runs epochs 1..epochs, a restored one continues where its checkpoint left
+     * off. With {@link Builder#validationSplit} a fraction of {@code train} is held out and
+     * evaluated after every epoch.
+     */
+    public History fit(Dataset train, int epochs) {
+        if (validationSplit > 0) {
+            // The split's seed is fixed by the trainer's, so a resumed run holds out the same examples.
+            Dataset.Partition p = train.split(1 - validationSplit, seed ^ 0x5EED_5917L);
+            return fit(p.first(), p.second(), epochs);
+        }
+        return fit(train, null, epochs);
+    }
 
     public History fit(Dataset train, Dataset validation, int epochs) {
         if (epochs <= 0) throw new IllegalArgumentException("epochs must be positive, got " + epochs);
+        if (train.size() == 0) throw new IllegalArgumentException("the training set is empty");
         DataLoader loader = DataLoader.builder(train, batchSize).shuffle(true).seed(seed).build();
         List<EpochLogs> logs = new ArrayList<>();
         stopRequested = false;
+        if (epochsDone >= epochs) {
+            LOG.log(System.Logger.Level.WARNING, "fit: {0} epochs are already complete, nothing to train", epochsDone);
+        }
         callbacks.forEach(c -> c.onTrainBegin(this, epochs));
-        for (int epoch = 1; epoch <= epochs && !stopRequested; epoch++) {
+        for (int epoch = epochsDone + 1; epoch <= epochs && !stopRequested; epoch++) {
             int steps = loader.batchesPerEpoch();
             for (Callback c : callbacks) c.onEpochBegin(epoch, epochs, steps);
             long start = System.nanoTime();
-            double lossSum = 0;
-            long correct = 0, seen = 0;
-            int s = 0;
-            for (Batch batch : loader.epoch(epoch - 1)) {
-                CompiledStep cs = trainSteps.computeIfAbsent(batch.size(), n -> compile(batch, true));
-                step++;
-                CompiledStep.Result r = cs.run(batch.features(), batch.labels(), optimizer.learningRate(), step, optimizerState);
-                lossSum += (double) r.loss() * batch.size();
-                correct += Metrics.correct(r.output(), batch.labels(), batch.size());
-                seen += batch.size();
-                s++;
-                double secs = (System.nanoTime() - start) / 1e9;
-                for (Callback c : callbacks) c.onBatchEnd(s, steps, lossSum / seen, (double) correct / seen, seen, secs);
+            int skip = batchesDone;
+            if (skip == 0) {
+                epochLossSum = 0;
+                epochCorrect = epochSeen = 0;
+            }
+            {
+                for (Batch batch : loader.epoch(epoch - 1)) {
+                    if (skip > 0) { // a restored run: these batches were trained before the checkpoint
+                        skip--;
+                        continue;
+                    }
+                    trainOn(batch, epoch);
+                    double secs = (System.nanoTime() - start) / 1e9;
+                    for (Callback c : callbacks) {
+                        c.onBatchEnd(batchesDone, steps, epochLossSum / epochSeen, (double) epochCorrect / epochSeen, epochSeen, secs);
+                    }
+                }
             }
             double secs = (System.nanoTime() - start) / 1e9;
+            epochsDone = epoch;
+            batchesDone = 0;
             double vl = Double.NaN, va = Double.NaN;
             if (validation != null) {
                 Evaluation e = evaluate(validation);
                 vl = e.loss();
                 va = e.accuracy();
             }
-            EpochLogs l = new EpochLogs(epoch, epochs, lossSum / seen, (double) correct / seen, secs, seen / secs, vl, va);
+            EpochLogs l = new EpochLogs(epoch, epochs, epochLossSum / epochSeen, (double) epochCorrect / epochSeen, secs, epochSeen / secs, vl, va);
             logs.add(l);
             for (Callback c : callbacks) c.onEpochEnd(l);
         }
@@ -102,31 +153,99 @@ public final class Trainer implements AutoCloseable {
         return h;
     }
 
-    /** Mean loss and accuracy over {@code data}, with the model in evaluation mode. */
+    private void trainOn(Batch batch, int epoch) {
+        CompiledStep cs = trainSteps.computeIfAbsent(batch.size(), n -> compile(batch, true));
+        double lr = optimizer.learningRateAt(step);
+        StepEvent ev = new StepEvent();
+        ev.begin();
+        CompiledStep.Result r = cs.run(batch.features(), batch.labels(), lr, step + 1, optimizerState);
+        step++;
+        batchesDone++;
+        if (ev.shouldCommit()) {
+            ev.step = step;
+            ev.epoch = epoch;
+            ev.batchSize = batch.size();
+            ev.loss = r.loss();
+            ev.learningRate = lr;
+            ev.commit();
+        }
+        epochLossSum += (double) r.loss() * batch.size();
+        epochCorrect += Metrics.correct(r.output(), batch.labels(), batch.size());
+        epochSeen += batch.size();
+    }
+
+    /**
+     * Mean loss, accuracy, top-k accuracy ({@link Builder#topK}) and the confusion matrix over
+     * {@code data}, with the model in evaluation mode.
+     */
     public Evaluation evaluate(Dataset data) {
         DataLoader loader = DataLoader.builder(data, batchSize).shuffle(false).build();
         double lossSum = 0;
-        long correct = 0;
+        long correct = 0, topCorrect = 0;
         int seen = 0;
+        ConfusionMatrix confusion = null;
+        int classes = 0;
         for (Batch batch : loader) {
             CompiledStep cs = evalSteps.computeIfAbsent(batch.size(), n -> compile(batch, false));
             CompiledStep.Result r = cs.run(batch.features(), batch.labels(), 0, 0, optimizerState);
             lossSum += (double) r.loss() * batch.size();
             correct += Metrics.correct(r.output(), batch.labels(), batch.size());
+            classes = r.output().length / batch.size();
+            if (confusion == null) confusion = new ConfusionMatrix(Math.max(classes, data.numClasses()));
+            Metrics.confusion(confusion, r.output(), batch.labels(), batch.size());
+            topCorrect += Metrics.topKCorrect(r.output(), batch.labels(), batch.size(), topK);
             seen += batch.size();
         }
-        return new Evaluation(lossSum / seen, (double) correct / seen, seen);
+        boolean useTopK = topK > 0 && classes > topK;
+        return new Evaluation(lossSum / seen, (double) correct / seen, seen, useTopK ? topK : 0,
+                useTopK ? (double) topCorrect / seen : Double.NaN, confusion);
+    }
+
+    /**
+     * Writes the whole training state to a safetensors file, atomically: parameters under their
+     * {@link Module#namedParameters()} names, optimizer state as {@code optimizer.<name>.<slot>},
+     * and step, epoch, position, learning rate and RNG state in the metadata. See
+     * {@code docs/checkpoints.md}.
+     */
+    public void save(Path path) { TrainerCheckpoint.save(this, path); }
+
+    /**
+     * Loads a checkpoint written by {@link #save} into this trainer, whose model must have the same
+     * parameter names and shapes. Everything is validated before anything changes, so a bad file
+     * leaves the trainer as it was. The next {@link #fit} continues the saved run.
+     */
+    public void restore(Path path) {
+        TrainerCheckpoint.restore(this, path);
+        // Compiled steps may hold on to the buffers they were built with; recompiling is cheap next to a restore.
+        closeSteps();
     }
 
     private CompiledStep compile(Batch batch, boolean train) {
         TensorType x = new TensorType(DType.F32, batch.featureShape());
         TensorType y = new TensorType(DType.I32, Shape.of(batch.size()));
-        return new CompiledStep(kiln, model, loss, train ? optimizer : null, x, y, train);
+        CompileEvent ev = new CompileEvent();
+        ev.begin();
+        CompiledStep cs = new CompiledStep(kiln, model, loss, train ? optimizer : null, x, y, train);
+        if (ev.shouldCommit()) {
+            ev.training = train;
+            ev.batchSize = batch.size();
+            ev.graphNodes = cs.graphNodes;
+            ev.graphInputs = cs.graphInputs;
+            ev.backend = kiln.backend();
+            ev.commit();
+        }
+        return cs;
+    }
+
+    private void closeSteps() {
+        trainSteps.values().forEach(CompiledStep::close);
+        evalSteps.values().forEach(CompiledStep::close);
+        trainSteps.clear();
+        evalSteps.clear();
     }
 
     @Override public void close() {
-        trainSteps.values().forEach(CompiledStep::close);
-        evalSteps.values().forEach(CompiledStep::close);
+        closeSteps();
         optimizerState.values().forEach(bs -> { for (Buffer b : bs) b.close(); });
         optimizerState.clear();
     }
@@ -138,6 +257,8 @@ public final class Trainer implements AutoCloseable {
         private Optimizer optimizer;
         private int batchSize = 32;
         private long seed = 0;
+        private double validationSplit;
+        private int topK = 5;
         private final List<Callback> callbacks = new ArrayList<>();
 
         private Builder(Kiln kiln, Module model) {
@@ -155,8 +276,26 @@ public final class Trainer implements AutoCloseable {
             return this;
         }
 
-        /** Seeds the per-epoch shuffling. */
+        /** Seeds the per-epoch shuffling (and the hold-out of {@link #validationSplit}). */
         public Builder seed(long s) { this.seed = s; return this; }
+
+        /**
+         * Holds out this fraction of the training set (a seeded random subset, the same every run)
+         * and evaluates it after each epoch, as Keras' {@code validation_split}. Used by
+         * {@link Trainer#fit(Dataset, int)}; 0 (the default) holds nothing out.
+         */
+        public Builder validationSplit(double fraction) {
+            if (!(fraction >= 0 && fraction < 1)) throw new IllegalArgumentException("validation split must be in [0, 1), got " + fraction);
+            this.validationSplit = fraction;
+            return this;
+        }
+
+        /** The k of the top-k accuracy {@link Trainer#evaluate} reports (default 5; 0 turns it off). */
+        public Builder topK(int k) {
+            if (k < 0) throw new IllegalArgumentException("top-k needs k >= 0, got " + k);
+            this.topK = k;
+            return this;
+        }
 
         public Builder callback(Callback c) { this.callbacks.add(c); return this; }
 

@@ -1,0 +1,80 @@
+package dev.kiln.api.checkpoint;
+
+import dev.kiln.api.Kiln;
+import dev.kiln.api.nn.Module;
+import dev.kiln.api.nn.Parameter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A model's parameters as safetensors tensors named by {@link Module#namedParameters()}: the
+ * dotted path of the layer and the parameter's local name, e.g. {@code 1.weight} and
+ * {@code 1.bias} for the second layer of a {@link dev.kiln.api.nn.Sequential}. Shapes and layouts
+ * are PyTorch's ({@code Linear.weight} is [out, in]), so a Kiln file loads into the same
+ * {@code torch.nn.Sequential} with {@code load_state_dict}, and a PyTorch state dict saved as
+ * safetensors loads into Kiln.
+ */
+public final class ModelWeights {
+    /** Checkpoint tensors whose names start with this belong to the optimizer, not the model. */
+    public static final String OPTIMIZER_PREFIX = "optimizer.";
+
+    private ModelWeights() {}
+
+    /** The current parameter values, copied to the host as f32. */
+    public static Map<String, StoredTensor> capture(Module model, Kiln kiln) {
+        Map<String, StoredTensor> out = new LinkedHashMap<>();
+        model.namedParameters().forEach((name, p) -> out.put(name, StoredTensor.ofFloats(p.value(kiln).toFloatArray(), p.shape())));
+        return out;
+    }
+
+    /** Writes the parameters atomically to a safetensors file. */
+    public static void save(Module model, Kiln kiln, Path path) {
+        new SafeTensorsFile(capture(model, kiln), Map.of("format", "kiln.weights", "format_version", "1")).write(path);
+    }
+
+    /** Loads parameters saved by Kiln or PyTorch; see {@link #apply}. */
+    public static void load(Module model, Kiln kiln, Path path) {
+        apply(model, kiln, SafeTensorsFile.read(path).tensors(), path);
+    }
+
+    /**
+     * Sets every parameter from the tensor of its name. All names and shapes are checked before
+     * any parameter changes, so a mismatch leaves the model as it was. Optimizer tensors of a
+     * training checkpoint are ignored; any other tensor the model has no parameter for is an
+     * error, as PyTorch's strict {@code load_state_dict}.
+     */
+    public static void apply(Module model, Kiln kiln, Map<String, StoredTensor> tensors, Path source) {
+        Map<String, Parameter> params = model.namedParameters();
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, Parameter> e : params.entrySet()) {
+            StoredTensor t = tensors.get(e.getKey());
+            if (t == null) problems.add("missing tensor \"" + e.getKey() + "\" for parameter " + e.getValue().shape());
+            else if (!t.dtype().isFloating()) problems.add("tensor \"" + e.getKey() + "\" is " + t.dtype() + ", not a floating type");
+            else if (!sameShape(t, e.getValue())) problems.add("tensor \"" + e.getKey() + "\" is " + t + " but the parameter is " + e.getValue().shape());
+        }
+        for (String name : tensors.keySet()) {
+            if (!params.containsKey(name) && !name.startsWith(OPTIMIZER_PREFIX)) problems.add("unexpected tensor \"" + name + "\" (the model has no such parameter)");
+        }
+        if (!problems.isEmpty()) {
+            throw new CheckpointException(source, "does not fit the model " + model + ": " + String.join("; ", problems)
+                    + ". The model's parameters are " + describe(params));
+        }
+        params.forEach((name, p) -> p.assign(kiln.tensor(tensors.get(name).toFloats(), p.shape().dims())));
+    }
+
+    private static boolean sameShape(StoredTensor t, Parameter p) {
+        long[] s = t.shape();
+        if (s.length != p.shape().rank()) return false;
+        for (int i = 0; i < s.length; i++) if (s[i] != p.shape().dim(i)) return false;
+        return true;
+    }
+
+    private static String describe(Map<String, Parameter> params) {
+        StringBuilder sb = new StringBuilder("{");
+        params.forEach((k, v) -> sb.append(sb.length() == 1 ? "" : ", ").append(k).append(v.shape()));
+        return sb.append('}').toString();
+    }
+}
