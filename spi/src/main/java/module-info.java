@@ -3,4 +3,5 @@ module dev.kiln.spi {
     exports dev.kiln.core;
     exports dev.kiln.spi;
     exports dev.kiln.spi.ir;
+    exports dev.kiln.spi.fusion;
 }

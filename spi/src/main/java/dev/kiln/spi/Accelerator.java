@@ -20,6 +20,14 @@ public interface Accelerator extends AutoCloseable {
     /** A new buffer holding a copy of {@code host}, which has {@code type.byteSize()} bytes in row-major order. */
     Buffer upload(TensorType type, MemorySegment host);
 
+    /**
+     * Overwrites {@code dst} with {@code host} ({@code dst.type().byteSize()} bytes, row-major), so a
+     * training loop refills the same input buffers every step instead of uploading new ones.
+     */
+    default void copyIn(MemorySegment host, Buffer dst) {
+        throw new UnsupportedOperationException(name() + " cannot copy into an existing buffer");
+    }
+
     /** Copies {@code buffer} into {@code host} (row-major, {@code byteSize()} bytes). */
     void download(Buffer buffer, MemorySegment host);
 

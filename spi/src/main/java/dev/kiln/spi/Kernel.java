@@ -2,8 +2,22 @@ package dev.kiln.spi;
 
 import java.lang.foreign.MemorySegment;
 
-/** One node's computation on host memory: reads {@code in}, writes every byte of {@code out}. */
+/**
+ * One node's computation on host memory: reads {@code in}, writes every byte of {@code out}.
+ * Built once at compile time and run many times; it may keep scratch space between runs, since an
+ * executable is confined to one thread at a time.
+ */
 @FunctionalInterface
-public interface Kernel {
+public interface Kernel extends AutoCloseable {
     void run(MemorySegment[] in, MemorySegment[] out);
+
+    /**
+     * Whether {@code out[output]} may be the very memory of {@code in[input]}: true for kernels that
+     * read each element before writing the same element (elementwise updates), which lets an
+     * executable update a donated buffer in place instead of staging it.
+     */
+    default boolean inPlace(int input, int output) { return false; }
+
+    /** Frees what the kernel holds (native primitives, scratch); called when its executable closes. */
+    @Override default void close() {}
 }

@@ -20,6 +20,8 @@ import dev.kiln.spi.ir.Value;
 import dev.kiln.tck.internal.Compare;
 import dev.kiln.tck.internal.CompositeCases;
 import dev.kiln.tck.internal.ForwardCheck;
+import dev.kiln.tck.internal.FusionCheck;
+import dev.kiln.tck.internal.FusionGraphs;
 import dev.kiln.tck.internal.GradientCheck;
 import dev.kiln.tck.internal.OpCase;
 import dev.kiln.tck.internal.PluginRun;
@@ -195,6 +197,41 @@ public abstract class AcceleratorConformanceTest {
             List<double[]> want = Reference.run(g, List.of(a, c));
             for (int i = 0; i < 3; i++) assertArrayEquals(HostData.roundTrip(want.get(i), TensorType.of(DType.F32, 7)), got.get(i), 1e-6, "run " + run + " output " + i);
         }
+    }
+
+    // ---- fusion and memory ---------------------------------------------------------------------
+
+    @TestFactory
+    @DisplayName("fused kernels agree with their decomposition (fusion on and off)")
+    public Stream<DynamicNode> fusedAgainstDecomposition() {
+        requireDtypes(Set.of(DType.F32, DType.I32, DType.BOOL));
+        return FusionGraphs.all().stream().map(c -> DynamicTest.dynamicTest(c.name(),
+                () -> FusionCheck.fusedMatchesDecomposition(accelerator, compileOptions(), c, this::tolerance)));
+    }
+
+    @TestFactory
+    @DisplayName("outputs donated to input buffers are updated in place, step after step")
+    public Stream<DynamicNode> donatedOutputs() {
+        requireDtypes(Set.of(DType.F32));
+        List<DynamicNode> tests = new ArrayList<>();
+        for (boolean fusion : new boolean[] {true, false}) {
+            CompileOptions o = compileOptions().withFusion(fusion);
+            String mode = fusion ? " (fused)" : " (unfused)";
+            for (FusionGraphs.GraphCase c : FusionGraphs.all()) {
+                if (!c.graph().nodes().getFirst().op().opName().endsWith("update")) continue;
+                int[] donate = c.graph().outputs().size() == 3 ? new int[] {0, 2, 3} : new int[] {0, 2};
+                tests.add(DynamicTest.dynamicTest(c.name() + mode, () -> FusionCheck.donated(accelerator, o, c, donate, 3, this::tolerance)));
+            }
+            // -x is computed before x * y reads x: writing -x straight into x's buffer would corrupt x * y.
+            Graph.Builder b = Graph.builder();
+            Value x = b.input(TensorType.of(DType.F32, 5, 7)), y = b.input(TensorType.of(DType.F32, 5, 7));
+            Value neg = b.neg(x);
+            Graph g = b.build(List.of(neg, b.mul(x, y), b.add(neg, y)));
+            FusionGraphs.GraphCase early = new FusionGraphs.GraphCase("donated input read after its replacement is computed", g,
+                    List.of(Sampler.uniform(-2, 2), Sampler.uniform(-2, 2)), 1);
+            tests.add(DynamicTest.dynamicTest(early.name() + mode, () -> FusionCheck.donated(accelerator, o, early, new int[] {0, -1, 1}, 1, this::tolerance)));
+        }
+        return tests.stream();
     }
 
     @Test

@@ -60,4 +60,6 @@ final class CompositeKernel implements Kernel {
         for (int j = 0; j < results.length; j++) out[j].copyFrom(slots[results[j]].asSlice(0, out[j].byteSize()));
         java.util.Arrays.fill(slots, 0, inputs, null);
     }
+
+    @Override public void close() { for (Kernel k : kernels) k.close(); }
 }

@@ -12,6 +12,7 @@ import dev.kiln.spi.Executable;
 import dev.kiln.spi.Kernel;
 import dev.kiln.spi.KernelAccelerator;
 import dev.kiln.spi.ir.Composite;
+import dev.kiln.spi.ir.Fused;
 import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.Node;
 import dev.kiln.spi.ir.Primitive;
@@ -30,7 +31,8 @@ import java.util.Set;
 final class OneDnnAccelerator extends KernelAccelerator {
     private static final Capabilities CAPABILITIES = new Capabilities(
             Set.of(DType.F32, DType.F64, DType.BF16, DType.F16, DType.I32, DType.I64, DType.I8, DType.BOOL),
-            Set.of(Composite.Linear.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.MaxPool2d.class, Composite.AvgPool2d.class),
+            Set.of(Composite.Linear.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.MaxPool2d.class, Composite.AvgPool2d.class,
+                    Composite.SoftmaxCrossEntropy.class, Composite.SoftmaxCrossEntropyGrad.class, Composite.SgdUpdate.class, Composite.AdamUpdate.class),
             Set.of(PrecisionPolicy.FP32),
             false);
 
@@ -63,6 +65,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
             return switch (node.op()) {
                 case Primitive p -> primitive(p, node, what);
                 case Composite c -> composite(c, node, what, options);
+                case Fused f -> fused(f, node, what);
             };
         } catch (IllegalStateException e) {
             throw new IllegalStateException("onednn could not build a kernel for " + what + ": " + e.getMessage(), e);
@@ -111,6 +114,14 @@ final class OneDnnAccelerator extends KernelAccelerator {
 
     private Kernel composite(Composite c, Node n, String what, CompileOptions options) {
         if (!capabilities().isNative(c)) return null;
+        if (in(n, 0).dtype() == DType.F32 && in(n, 0).shape().size() > 0) {
+            int rows = in(n, 0).shape().rank() == 2 ? in(n, 0).shape().dim(0) : 0, cols = rows > 0 ? in(n, 0).shape().dim(1) : 0;
+            switch (c) {
+                case Composite.SoftmaxCrossEntropy s -> { return JavaLoss.forward(rows, cols, in(n, 1).dtype()); }
+                case Composite.SoftmaxCrossEntropyGrad s -> { if (in(n, 2).dtype() == DType.F32) return JavaLoss.backward(rows, cols, in(n, 1).dtype()); }
+                default -> { }
+            }
+        }
         if (nativeF32(n)) {
             TensorType t = in(n, 0);
             switch (c) {
@@ -119,11 +130,24 @@ final class OneDnnAccelerator extends KernelAccelerator {
                 case Composite.MaxPool2d m -> { return OneDnnPooling.create(engine, what, true, m.window(), t, n.output().type()); }
                 case Composite.AvgPool2d a -> { return OneDnnPooling.create(engine, what, false, a.window(), t, n.output().type()); }
                 case Composite.Linear l -> { return OneDnnMatmul.linear(engine, what, l, t, in(n, 1), n.output().type()); }
+                case Composite.AdamUpdate a -> { return JavaOptim.adam(a, t.shape().size()); }
+                case Composite.SgdUpdate u -> { return JavaOptim.sgd(u, t.shape().size()); }
                 default -> { }
             }
         }
         return new CompositeKernel(c, n, node -> kernel(node, options));
     }
+
+    /** Fusion rewrites only f32 work (see {@link OneDnnFusion}), so fused ops always have native kernels. */
+    private Kernel fused(Fused f, Node n, String what) {
+        return switch (f) {
+            case FusedOps.MatMulBias m -> OneDnnMatmul.matmulBias(engine, what, m, in(n, 0), in(n, 1), n.output().type());
+            case FusedOps.Chain c -> new JavaChain(c, n.inputs().stream().map(v -> v.type().dtype()).toList());
+            default -> throw new IllegalArgumentException("onednn has no kernel for fused op " + what);
+        };
+    }
+
+    @Override protected Graph fuse(Graph lowered, CompileOptions options) { return OneDnnFusion.fuse(lowered); }
 
     /** A convolution op on oneDNN in f32, else in Java; {@code x} and {@code weight} are the forward operands' shapes. */
     private Kernel conv(ConvOp op, Window2d win, int groups, Shape x, Shape weight, Node n, String what) {

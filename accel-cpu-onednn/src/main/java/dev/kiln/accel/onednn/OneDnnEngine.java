@@ -3,14 +3,14 @@ package dev.kiln.accel.onednn;
 import static dev.kiln.accel.onednn.OneDnnNative.check;
 import static org.bytedeco.dnnl.global.dnnl.*;
 
-import java.util.ArrayList;
-import java.util.List;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import org.bytedeco.dnnl.dnnl_engine;
 import org.bytedeco.dnnl.dnnl_stream;
 
 /**
- * One CPU engine and one stream per accelerator, plus every primitive created on them: kernels
- * have no close hook in the SPI, so the primitives live until the accelerator closes.
+ * One CPU engine and one stream per accelerator, plus every primitive created on them that is still
+ * open: a primitive is freed when its executable closes, and at the latest when the accelerator does.
  */
 final class OneDnnEngine implements AutoCloseable {
     /** OpenMP's thread count is per calling thread; remember what each thread was last set to. */
@@ -19,7 +19,7 @@ final class OneDnnEngine implements AutoCloseable {
     final dnnl_engine engine = new dnnl_engine();
     final dnnl_stream stream = new dnnl_stream();
     private final int threads;
-    private final List<OneDnnPrimitive> primitives = new ArrayList<>();
+    private final Set<OneDnnPrimitive> primitives = new LinkedHashSet<>();
     private boolean closed;
 
     OneDnnEngine(int threads) {
@@ -50,12 +50,14 @@ final class OneDnnEngine implements AutoCloseable {
         primitives.add(p);
     }
 
+    synchronized void disown(OneDnnPrimitive p) { primitives.remove(p); }
+
     synchronized boolean isClosed() { return closed; }
 
     @Override public synchronized void close() {
         if (closed) return;
         closed = true;
-        for (OneDnnPrimitive p : primitives) p.close();
+        for (OneDnnPrimitive p : primitives) p.release();
         primitives.clear();
         dnnl_stream_destroy(stream);
         dnnl_engine_destroy(engine);

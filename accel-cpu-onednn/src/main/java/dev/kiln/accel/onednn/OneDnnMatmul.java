@@ -51,6 +51,23 @@ final class OneDnnMatmul {
         }
     }
 
+    /** {@code act(op(a) @ op(b) + bias)} for rank-2 operands, bias of n elements: a fused matmul with bias and post-op. */
+    static Kernel matmulBias(OneDnnEngine e, String what, FusedOps.MatMulBias op, TensorType a, TensorType b, TensorType out) {
+        dnnl_memory_desc src = view(a, op.transA()), wei = view(b, op.transB());
+        dnnl_memory_desc bias = desc(out.dtype(), new long[] {1, out.shape().dim(1)});
+        dnnl_memory_desc dst = desc(out.dtype(), OneDnnNative.dims(out.shape()));
+        dnnl_primitive_attr attr = activation(op.activation(), what);
+        try {
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            check(dnnl_matmul_primitive_desc_create(pd, e.engine, src, wei, bias, dst, attr), what);
+            return new OneDnnPrimitive(e, what, pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
+                    new dnnl_memory_desc[] {src, wei, bias, dst}, 3);
+        } finally {
+            OneDnnNative.destroy(src, wei, bias, dst);
+            if (attr != null) dnnl_primitive_attr_destroy(attr);
+        }
+    }
+
     /** The operand as oneDNN should read it: logical dims after the optional transpose, with the stored strides. */
     private static dnnl_memory_desc view(TensorType t, boolean transpose) {
         Shape s = t.shape();

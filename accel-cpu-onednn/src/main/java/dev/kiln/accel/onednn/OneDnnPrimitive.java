@@ -45,7 +45,7 @@ final class OneDnnPrimitive implements Kernel, AutoCloseable {
             }
             args.position(0);
         } catch (RuntimeException e) {
-            close();
+            release();
             throw e;
         } finally {
             dnnl_primitive_desc_destroy(pd);
@@ -66,7 +66,15 @@ final class OneDnnPrimitive implements Kernel, AutoCloseable {
         check(dnnl_stream_wait(engine.stream), what);
     }
 
+    /** Frees the primitive now (its executable closed) rather than when the accelerator closes; idempotent. */
     @Override public void close() {
+        engine.disown(this);
+        release();
+    }
+
+    /** Destroys the native objects; called by {@link #close()} or by the engine when it closes. */
+    void release() {
+        if (args.isNull()) return;
         for (dnnl_memory m : memories) {
             if (m != null && !m.isNull()) dnnl_memory_destroy(m);
             if (m != null) m.setNull();

@@ -3,6 +3,7 @@ package dev.kiln.runtime.autodiff;
 import dev.kiln.core.DType;
 import dev.kiln.core.Shape;
 import dev.kiln.spi.ir.Composite;
+import dev.kiln.spi.ir.Fused;
 import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.Node;
 import dev.kiln.spi.ir.Op;
@@ -30,6 +31,7 @@ final class VjpRules {
         return switch (op) {
             case Primitive p -> primitive(b, p, x, y, g);
             case Composite c -> composite(b, c, x, y, g);
+            case Fused f -> throw new IllegalArgumentException(f.opName() + " is a plugin's fused op; autodiff runs before plugin fusion");
         };
     }
 
@@ -165,13 +167,8 @@ final class VjpRules {
             }
             case Composite.Softmax s -> List.of(b.mul(y, b.sub(g, b.sum(b.mul(g, y), List.of(s.axis()), true))));
             case Composite.LogSoftmax s -> List.of(b.sub(g, b.mul(b.unary(UnaryFn.EXP, y), b.sum(g, List.of(s.axis()), true))));
-            case Composite.SoftmaxCrossEntropy ce -> {
-                Value logits = x.get(0);
-                int n = logits.type().shape().dim(0);
-                Value p = b.apply1(new Composite.Softmax(1), logits);
-                Value diff = b.sub(p, Composite.SoftmaxCrossEntropy.oneHot(b, x.get(1), logits.type()));
-                yield Arrays.asList(b.mul(diff, b.mul(g, b.scalar(1.0 / n, g))), null);
-            }
+            case Composite.SoftmaxCrossEntropy ce -> Arrays.asList(b.apply1(new Composite.SoftmaxCrossEntropyGrad(), x.get(0), x.get(1), g), null);
+            case Composite.SoftmaxCrossEntropyGrad ce -> throw new AssertionError("differentiated through its decomposition");
             case Composite.MaxPool2d m -> {
                 // The gradient goes to each window's argmax: recompute the indices, scatter dy there.
                 Value in = x.getFirst();
@@ -195,7 +192,8 @@ final class VjpRules {
         if (c instanceof Composite.Linear l && l.activation() == Composite.Activation.GELU) return false;
         // Average pooling is a depthwise convolution and normalisation backward is many small ops: their
         // decompositions say it already. Max pooling keeps a rule so its forward can stay native.
-        return !(c instanceof Composite.AvgPool2d || c instanceof Composite.BatchNorm || c instanceof Composite.LayerNorm);
+        if (c instanceof Composite.AvgPool2d || c instanceof Composite.BatchNorm || c instanceof Composite.LayerNorm) return false;
+        return !(c instanceof Composite.SoftmaxCrossEntropyGrad);
     }
 
     /** d gelu / dx written in IR ops, matching {@link UnaryFn#geluDerivative(double)}. */

@@ -105,6 +105,29 @@ public sealed interface Composite extends Op {
         }
     }
 
+    /**
+     * The gradient of {@link SoftmaxCrossEntropy} with respect to the logits, given the loss's
+     * cotangent {@code g} (a scalar): {@code (softmax(logits) - onehot(labels)) * g / n}. Inputs
+     * logits[n, c], labels[n], g; output [n, c]. Autodiff emits it so a plugin can run the whole
+     * backward of the loss as one kernel.
+     */
+    record SoftmaxCrossEntropyGrad() implements Composite {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 3);
+            new SoftmaxCrossEntropy().infer(in.subList(0, 2));
+            if (in.get(2).shape().rank() != 0 || in.get(2).dtype() != in.get(0).dtype()) throw error("g must be a scalar of the logits' type", in);
+            return List.of(in.get(0));
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value logits = in.get(0), g = in.get(2);
+            int n = logits.type().shape().dim(0);
+            Value p = b.apply1(new Softmax(1), logits);
+            Value diff = b.sub(p, SoftmaxCrossEntropy.oneHot(b, in.get(1), logits.type()));
+            return List.of(b.mul(diff, b.mul(g, b.scalar(1.0 / n, g))));
+        }
+    }
+
     /** PyTorch's {@code max_pool2d} (floor mode): the window maxima of x[n, c, h, w], gathered at {@link Primitive.MaxPool2dIndices}. */
     record MaxPool2d(Window2d window) implements Composite {
         public List<TensorType> infer(List<TensorType> in) {

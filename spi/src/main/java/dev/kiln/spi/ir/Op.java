@@ -6,10 +6,11 @@ import java.util.Locale;
 /**
  * What a node computes. A small set of {@link Primitive}s every plugin implements, and
  * {@link Composite}s a plugin may implement natively and that otherwise decompose into
- * primitives. Each op infers its output types next to its definition, so shape errors are
- * raised where the op is named.
+ * primitives. A plugin's own fusion passes may also produce {@link Fused} ops, which live only
+ * inside that plugin's compile. Each op infers its output types next to its definition, so shape
+ * errors are raised where the op is named.
  */
-public sealed interface Op permits Primitive, Composite {
+public sealed interface Op permits Primitive, Composite, Fused {
 
     /** Output types for the given input types; throws {@link IllegalArgumentException} naming the op and shapes. */
     List<TensorType> infer(List<TensorType> inputs);

@@ -62,6 +62,9 @@ public final class CompositeCases {
             String name = "softmaxcrossentropy " + shape(logits) + " labels " + labels.dtype().label() + shape(labels);
             c.add(new OpCase("softmaxcrossentropy", name, new Composite.SoftmaxCrossEntropy(), List.of(logits, labels),
                     List.of(Sampler.uniform(-4, 4), Sampler.integers(0, k)), List.of(0), n * k));
+            c.add(new OpCase("softmaxcrossentropygrad", "softmaxcrossentropygrad " + shape(logits) + " labels " + labels.dtype().label() + shape(labels),
+                    new Composite.SoftmaxCrossEntropyGrad(), List.of(logits, labels, t(f)),
+                    List.of(Sampler.uniform(-4, 4), Sampler.integers(0, k), Sampler.uniform(0.5, 2)), NOT_DIFFERENTIATED, k));
         }
     }
 

@@ -1,0 +1,111 @@
+package dev.kiln.accel.onednn;
+
+import static dev.kiln.spi.fusion.Pattern.any;
+import static dev.kiln.spi.fusion.Pattern.commutative;
+import static dev.kiln.spi.fusion.Pattern.node;
+
+import dev.kiln.core.DType;
+import dev.kiln.core.Shape;
+import dev.kiln.spi.fusion.GraphIndex;
+import dev.kiln.spi.fusion.Match;
+import dev.kiln.spi.fusion.Rewriter;
+import dev.kiln.spi.fusion.Rule;
+import dev.kiln.spi.ir.Composite;
+import dev.kiln.spi.ir.Composite.Activation;
+import dev.kiln.spi.ir.Graph;
+import dev.kiln.spi.ir.Node;
+import dev.kiln.spi.ir.Op;
+import dev.kiln.spi.ir.Primitive;
+import dev.kiln.spi.ir.Primitive.BinaryFn;
+import dev.kiln.spi.ir.Primitive.UnaryFn;
+import dev.kiln.spi.ir.Value;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * The oneDNN plugin's fusion rule tables, run in order on the lowered graph of f32 work:
+ * (1) algebra that frees values for fusion, (2) matmul epilogues as oneDNN post-ops,
+ * (3) elementwise chains and their column sums as single Java passes ({@link ChainFusion}).
+ */
+final class OneDnnFusion {
+    private OneDnnFusion() {}
+
+    static Graph fuse(Graph g) {
+        g = Rewriter.rewrite(g, List.of(OneDnnFusion::reluMaskFromOutput));
+        g = Rewriter.rewrite(g, List.of(LINEAR_ACT, MATMUL_BIAS_ACT, MATMUL_BIAS));
+        return Rewriter.rewrite(g, List.of(ChainFusion::columnSums, ChainFusion::merge));
+    }
+
+    // ---- (1) algebra ----------------------------------------------------------------------------
+
+    /**
+     * {@code gt(z, 0)} where {@code y = relu(z)} exists becomes {@code gt(y, 0)} (equal, since
+     * relu(z) > 0 exactly when z > 0): the backward mask then no longer keeps the pre-activation
+     * alive, so the forward can fuse relu into its matmul.
+     */
+    private static Rule.Rewrite reluMaskFromOutput(Rule.Context cx, Node n) {
+        if (!(n.op() instanceof Primitive.Binary b) || b.fn() != BinaryFn.GT) return null;
+        GraphIndex g = cx.index();
+        Value z = n.inputs().get(0), zero = n.inputs().get(1);
+        Node zp = g.producer(zero), producer = g.producer(z);
+        if (zp == null || !(zp.op() instanceof Primitive.Fill f) || f.value() != 0) return null;
+        if (producer != null && isUnary(producer.op(), UnaryFn.RELU)) return null;
+        for (Node c : g.consumers(z)) {
+            if (isUnary(c.op(), UnaryFn.RELU) && c.output().type().equals(z.type())) {
+                return new Rule.Rewrite(List.of(n), List.of(new Node(n.op(), List.of(c.output(), zero), n.outputs())));
+            }
+        }
+        return null;
+    }
+
+    // ---- (2) matmul epilogues -------------------------------------------------------------------
+
+    private static final Predicate<Op> ACTIVATION = op -> op instanceof Primitive.Unary u && activation(u.fn()) != null;
+    private static final Predicate<Op> ADD = op -> op instanceof Primitive.Binary b && b.fn() == BinaryFn.ADD;
+    private static final Predicate<Op> MATMUL = op -> op instanceof Primitive.MatMul;
+    private static final Predicate<Op> LINEAR = op -> op instanceof Composite.Linear l && l.activation() == Activation.NONE;
+
+    /** Linear followed by its activation: the Linear composite with the activation as oneDNN post-op. */
+    private static final Rule LINEAR_ACT = Rule.of(node("act", ACTIVATION, node("lin", LINEAR, any("x"), any("w"), any("b"))), (cx, m) -> {
+        Node lin = m.node("lin");
+        if (!allF32(lin)) return null;
+        Activation act = activation(((Primitive.Unary) m.node("act").op()).fn());
+        return List.of(new Node(new Composite.Linear(act), lin.inputs(), m.root().outputs()));
+    });
+
+    private static final Rule MATMUL_BIAS_ACT = Rule.of(
+            node("act", ACTIVATION, commutative("add", ADD, node("mm", MATMUL, any("a"), any("b")), any("bias"))),
+            (cx, m) -> matmulBias(m, activation(((Primitive.Unary) m.node("act").op()).fn())));
+
+    private static final Rule MATMUL_BIAS = Rule.of(
+            commutative("add", ADD, node("mm", MATMUL, any("a"), any("b")), any("bias")), (cx, m) -> matmulBias(m, Activation.NONE));
+
+    private static List<Node> matmulBias(Match m, Activation act) {
+        Node mm = m.node("mm");
+        Value bias = m.value("bias"), out = mm.output();
+        if (!allF32(mm) || out.type().shape().rank() != 2 || bias.type().dtype() != DType.F32) return null;
+        Shape bs = bias.type().shape();
+        int n = out.type().shape().dim(1);
+        if (!(bs.equals(Shape.of(n)) || bs.equals(Shape.of(1, n)))) return null;
+        Primitive.MatMul op = (Primitive.MatMul) mm.op();
+        return List.of(new Node(new FusedOps.MatMulBias(op.transA(), op.transB(), act), List.of(m.value("a"), m.value("b"), bias), m.root().outputs()));
+    }
+
+    static Activation activation(UnaryFn fn) {
+        return switch (fn) {
+            case RELU -> Activation.RELU;
+            case TANH -> Activation.TANH;
+            case SIGMOID -> Activation.SIGMOID;
+            case GELU -> Activation.GELU;
+            default -> null;
+        };
+    }
+
+    static boolean isUnary(Op op, UnaryFn fn) { return op instanceof Primitive.Unary u && u.fn() == fn; }
+
+    static boolean allF32(Node n) {
+        for (Value v : n.inputs()) if (v.type().dtype() != DType.F32 || v.type().shape().size() == 0) return false;
+        for (Value v : n.outputs()) if (v.type().dtype() != DType.F32 || v.type().shape().size() == 0) return false;
+        return true;
+    }
+}

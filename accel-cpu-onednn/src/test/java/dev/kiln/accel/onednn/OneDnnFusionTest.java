@@ -1,0 +1,53 @@
+package dev.kiln.accel.onednn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.kiln.core.DType;
+import dev.kiln.spi.ir.Composite;
+import dev.kiln.spi.ir.Composite.Activation;
+import dev.kiln.spi.ir.Graph;
+import dev.kiln.spi.ir.Node;
+import dev.kiln.spi.ir.Primitive.BinaryFn;
+import dev.kiln.spi.ir.Primitive.UnaryFn;
+import dev.kiln.spi.ir.TensorType;
+import dev.kiln.spi.ir.Value;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The rule tables produce the kernels they are meant to (numbers are the conformance kit's job). */
+class OneDnnFusionTest {
+    private static TensorType f32(int... d) { return TensorType.of(DType.F32, d); }
+
+    private static List<String> ops(Graph g) { return g.nodes().stream().map(n -> n.op().opName()).toList(); }
+
+    @Test
+    void reluLayerForwardAndBackwardBecomeTwoFusedKernelsAndTwoMatmuls() {
+        Graph.Builder b = Graph.builder();
+        Value x = b.input(f32(8, 20)), w = b.input(f32(12, 20)), bias = b.input(f32(12)), g = b.input(f32(8, 12));
+        Value z = b.apply1(new Composite.Linear(Activation.NONE), x, w, bias);
+        Value y = b.unary(UnaryFn.RELU, z);
+        Value dz = b.mul(g, b.cast(b.binary(BinaryFn.GT, z, b.scalar(0, z)), DType.F32));
+        Graph fused = OneDnnFusion.fuse(b.build(List.of(y, b.matmul(dz, x, true, false), b.sum(dz, List.of(0), false))));
+        assertEquals(List.of("linear", "chain_colsum[mul($0, gt($1, 0.0))]", "matmul"), ops(fused), fused::toString);
+        assertEquals(new Composite.Linear(Activation.RELU), fused.nodes().getFirst().op());
+    }
+
+    @Test
+    void matmulBiasActivationBecomesOneNode() {
+        Graph.Builder b = Graph.builder();
+        Value x = b.input(f32(8, 20)), w = b.input(f32(20, 12)), bias = b.input(f32(12));
+        Value y = b.unary(UnaryFn.TANH, b.add(bias, b.matmul(x, w, false, false)));
+        Graph fused = OneDnnFusion.fuse(b.build(List.of(y)));
+        assertEquals(List.of(new FusedOps.MatMulBias(false, false, Activation.TANH)), fused.nodes().stream().map(Node::op).toList(), fused::toString);
+    }
+
+    @Test
+    void anIntermediateReadElsewhereStaysAnOutputOfItsOwnNode() {
+        Graph.Builder b = Graph.builder();
+        Value x = b.input(f32(4, 4));
+        Value e = b.unary(UnaryFn.EXP, x);
+        Value s = b.add(e, b.scalar(1, e));
+        Graph fused = OneDnnFusion.fuse(b.build(List.of(s, e)));
+        assertEquals(List.of("exp", "chain[add($0, 1.0)]"), ops(fused), fused::toString);
+    }
+}

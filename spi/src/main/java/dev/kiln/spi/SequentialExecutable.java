@@ -1,0 +1,146 @@
+package dev.kiln.spi;
+
+import dev.kiln.spi.ir.Graph;
+import dev.kiln.spi.ir.Node;
+import dev.kiln.spi.ir.TensorType;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs a {@link KernelAccelerator}'s kernels in graph order over a {@link MemoryPlan}: the arena
+ * is allocated once, kernel argument arrays are built once, and a run only binds the caller's
+ * buffers, so {@link #run(List, List)} allocates nothing.
+ *
+ * <p>A donated output (an output buffer that is also an input buffer) is written directly when
+ * its producer runs after every read of that input, or is that input's last reader and updates
+ * in place ({@link Kernel#inPlace}); otherwise it is staged in scratch memory (allocated once) and
+ * copied into the caller's buffer after the last step.
+ */
+final class SequentialExecutable implements Executable {
+    private final Graph graph;
+    private final Kernel[] kernels;
+    private final MemoryPlan plan;
+    private final HostBuffer arena;
+    private final MemorySegment[] seg;
+    private final MemorySegment[][] ins, outs;
+    private final HostBuffer[] staging;
+    private final boolean[] staged;
+    private boolean closed;
+
+    SequentialExecutable(Graph graph, List<Kernel> kernels) {
+        this.graph = graph;
+        this.kernels = kernels.toArray(Kernel[]::new);
+        this.plan = new MemoryPlan(graph);
+        this.arena = plan.arenaBytes > 0 ? HostBuffer.allocate(new TensorType(dev.kiln.core.DType.I8, dev.kiln.core.Shape.of(Math.toIntExact(plan.arenaBytes)))) : null;
+        this.seg = new MemorySegment[plan.slots];
+        for (int s = 0; s < plan.slots; s++) if (plan.isIntermediate(s)) seg[s] = arena.segment().asSlice(plan.offset[s], plan.bytes[s]);
+        ins = new MemorySegment[this.kernels.length][];
+        outs = new MemorySegment[this.kernels.length][];
+        for (int i = 0; i < this.kernels.length; i++) {
+            ins[i] = new MemorySegment[plan.inSlots[i].length];
+            outs[i] = new MemorySegment[plan.outSlots[i].length];
+        }
+        staging = new HostBuffer[graph.outputs().size()];
+        staged = new boolean[graph.outputs().size()];
+    }
+
+    @Override public List<Buffer> run(List<Buffer> inputs) {
+        List<Buffer> out = new ArrayList<>(graph.outputs().size());
+        try {
+            for (var v : graph.outputs()) out.add(HostBuffer.allocate(v.type()));
+            run(inputs, out);
+            return out;
+        } catch (RuntimeException e) {
+            out.forEach(Buffer::close);
+            throw e;
+        }
+    }
+
+    @Override public void run(List<Buffer> inputs, List<Buffer> outputs) {
+        if (closed) throw new IllegalStateException("executable is closed");
+        check(inputs, graph.inputs(), "input");
+        check(outputs, graph.outputs(), "output");
+        for (int i = 0; i < inputs.size(); i++) seg[plan.inputSlots[i]] = KernelAccelerator.host(inputs.get(i)).segment();
+        for (int j = 0; j < outputs.size(); j++) {
+            for (int k = 0; k < j; k++) if (outputs.get(k) == outputs.get(j)) throw new IllegalArgumentException("outputs " + k + " and " + j + " share one buffer");
+            int s = plan.outputSlots[j];
+            if (plan.boundOutput[s] != j) continue;
+            staged[j] = !writableEarly(s, outputs.get(j), inputs);
+            seg[s] = staged[j] ? staging(j) : KernelAccelerator.host(outputs.get(j)).segment();
+        }
+        for (int i = 0; i < kernels.length; i++) {
+            int[] is = plan.inSlots[i], os = plan.outSlots[i];
+            for (int j = 0; j < is.length; j++) ins[i][j] = seg[is[j]];
+            for (int j = 0; j < os.length; j++) outs[i][j] = seg[os[j]];
+            kernels[i].run(ins[i], outs[i]);
+        }
+        // Outputs that are graph inputs first (they read inputs a staged output may overwrite), then staged ones, then repeats.
+        for (int j = 0; j < outputs.size(); j++) {
+            int s = plan.outputSlots[j];
+            if (plan.def[s] < 0) copy(seg[s], outputs.get(j));
+        }
+        for (int j = 0; j < outputs.size(); j++) if (plan.boundOutput[plan.outputSlots[j]] == j && staged[j]) copy(seg[plan.outputSlots[j]], outputs.get(j));
+        for (int j = 0; j < outputs.size(); j++) {
+            int s = plan.outputSlots[j];
+            if (plan.def[s] >= 0 && plan.boundOutput[s] != j) copy(KernelAccelerator.host(outputs.get(plan.boundOutput[s])).segment(), outputs.get(j));
+        }
+    }
+
+    /** Whether the producer of {@code slot} may write straight into {@code out}, given which inputs {@code out} also is. */
+    private boolean writableEarly(int slot, Buffer out, List<Buffer> inputs) {
+        int p = plan.def[slot];
+        for (int i = 0; i < inputs.size(); i++) {
+            if (inputs.get(i) != out) continue;
+            int in = plan.inputSlots[i];
+            int last = plan.lastRead[in];
+            if (last < p) continue;
+            if (last > p) return false;
+            int[] is = plan.inSlots[p], os = plan.outSlots[p];
+            int o = 0;
+            while (os[o] != slot) o++;
+            for (int k = 0; k < is.length; k++) if (is[k] == in && !kernels[p].inPlace(k, o)) return false;
+        }
+        return true;
+    }
+
+    private MemorySegment staging(int j) {
+        if (staging[j] == null) staging[j] = HostBuffer.allocate(graph.outputs().get(j).type());
+        return staging[j].segment();
+    }
+
+    private static void copy(MemorySegment from, Buffer to) {
+        MemorySegment dst = KernelAccelerator.host(to).segment();
+        if (dst.address() != from.address()) dst.copyFrom(from.asSlice(0, dst.byteSize()));
+    }
+
+    private static void check(List<Buffer> given, List<dev.kiln.spi.ir.Value> want, String what) {
+        if (given.size() != want.size()) throw new IllegalArgumentException("executable expects " + want.size() + " " + what + "s, got " + given.size());
+        for (int i = 0; i < given.size(); i++) {
+            TensorType t = given.get(i).type();
+            if (!t.equals(want.get(i).type())) throw new IllegalArgumentException(what + " " + i + " is " + t + ", expected " + want.get(i).type());
+        }
+    }
+
+    @Override public void close() {
+        if (closed) return;
+        closed = true;
+        RuntimeException first = null;
+        for (Kernel k : kernels) {
+            try {
+                k.close();
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+            }
+        }
+        if (arena != null) arena.close();
+        for (HostBuffer b : staging) if (b != null) b.close();
+        if (first != null) throw first;
+    }
+
+    @Override public String toString() {
+        StringBuilder sb = new StringBuilder("SequentialExecutable(").append(kernels.length).append(" kernels, arena ").append(plan.arenaBytes).append(" bytes)");
+        for (Node n : graph.nodes()) sb.append("\n  ").append(n);
+        return sb.toString();
+    }
+}
