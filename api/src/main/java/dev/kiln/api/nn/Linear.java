@@ -7,7 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * {@code y = x @ weight^T + bias} with weight [out, in], initialised as PyTorch does:
+ * {@code y = x @ weight^T + bias} with weight [out, in] over the last axis of x (the others are
+ * batch axes), initialised as PyTorch does:
  * uniform in +-1/sqrt(in) for both weight and bias.
  */
 public final class Linear extends Module {
@@ -25,11 +26,15 @@ public final class Linear extends Module {
 
     @Override public Tensor forward(Tensor x) {
         Shape s = x.shape();
-        if (s.rank() != 2 || s.dim(1) != in) {
+        if (s.rank() < 2 || s.dim(-1) != in) {
             throw new IllegalArgumentException(describe() + ": expected input of shape [batch, " + in + "] but got " + s
                     + (s.rank() > 2 && s.size() / s.dim(0) == in ? " (add a Flatten layer before it)" : ""));
         }
-        return x.linear(weight.value(x.kiln()), bias.value(x.kiln()), Activation.NONE);
+        if (s.rank() == 2) return x.linear(weight.value(x.kiln()), bias.value(x.kiln()), Activation.NONE);
+        // As PyTorch: leading axes are batch axes, e.g. [batch, time, in] for a transformer's MLP.
+        int[] d = s.dims();
+        d[d.length - 1] = out;
+        return x.reshape(-1, in).linear(weight.value(x.kiln()), bias.value(x.kiln()), Activation.NONE).reshape(d);
     }
 
     public Parameter weight() { return weight; }

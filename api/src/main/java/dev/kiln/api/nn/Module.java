@@ -39,10 +39,29 @@ public abstract class Module {
         for (int i = 0; i < c.size(); i++) c.get(i).collect(prefix + i + ".", out);
     }
 
-    /** Training mode (the default): dropout is active. */
+    /**
+     * This module's own buffers by local name: state that is not trained but updated by the
+     * forward pass (BatchNorm's running statistics). Compiled steps write them back after each run.
+     */
+    protected Map<String, Parameter> ownBuffers() { return Map.of(); }
+
+    /** Every buffer of this module and its children, by dotted path: {@code 1.running_mean}. */
+    public final Map<String, Parameter> namedBuffers() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        collectBuffers("", out);
+        return out;
+    }
+
+    private void collectBuffers(String prefix, Map<String, Parameter> out) {
+        ownBuffers().forEach((k, v) -> out.put(prefix + k, v));
+        List<Module> c = children();
+        for (int i = 0; i < c.size(); i++) c.get(i).collectBuffers(prefix + i + ".", out);
+    }
+
+    /** Training mode (the default): dropout is active, batch norm uses and updates batch statistics. */
     public Module train() { setTraining(true); return this; }
 
-    /** Evaluation mode: dropout passes inputs through. */
+    /** Evaluation mode: dropout passes inputs through, batch norm uses its running statistics. */
     public Module eval() { setTraining(false); return this; }
 
     public boolean isTraining() { return training; }

@@ -6,8 +6,10 @@ import dev.kiln.core.Shape;
 import java.util.SplittableRandom;
 
 /**
- * A trainable tensor. It is created on the host from its initializer the first time it is used
- * with a {@link Kiln}, so models can be built before any accelerator is open.
+ * A trainable tensor, or a module buffer (non-trainable state such as BatchNorm's running
+ * statistics, listed by {@link Module#namedBuffers()} and never given to an optimizer). It is
+ * created on the host from its initializer the first time it is used with a {@link Kiln}, so
+ * models can be built before any accelerator is open.
  */
 public final class Parameter {
     /** Fills a new parameter's values. */
@@ -19,6 +21,14 @@ public final class Parameter {
         static Initializer uniform(double bound) {
             return (v, r) -> {
                 for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextDouble(-bound, bound));
+            };
+        }
+
+        /** Normal with mean 0 and standard deviation {@code std}: PyTorch's Embedding uses std 1. */
+        static Initializer normal(double std) {
+            return (v, r) -> {
+                java.util.Random g = new java.util.Random(r.nextLong());
+                for (int i = 0; i < v.length; i++) v[i] = (float) (g.nextGaussian() * std);
             };
         }
 

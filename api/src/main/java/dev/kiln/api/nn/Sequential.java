@@ -1,6 +1,9 @@
 package dev.kiln.api.nn;
 
+import dev.kiln.api.Kiln;
 import dev.kiln.api.Tensor;
+import dev.kiln.core.DType;
+import dev.kiln.core.Shape;
 import java.util.List;
 
 /** Layers applied in order, as Keras' and PyTorch's Sequential. */
@@ -28,6 +31,17 @@ public final class Sequential extends Module {
             sb.append(String.format("%-6d %-28s %,12d%n", i, layers.get(i), layers.get(i).parameterCount()));
         }
         return sb.append(String.format("total parameters: %,d", parameterCount())).toString();
+    }
+
+    /**
+     * One line per layer with its output shape and parameter count for an f32 input of
+     * {@code inputShape} (batch axis included), as Keras' {@code summary()} and torchinfo print.
+     */
+    public String summary(Kiln kiln, int... inputShape) { return summary(kiln, DType.F32, inputShape); }
+
+    /** As {@link #summary(Kiln, int...)} for an input of another dtype (token indices for an Embedding). */
+    public String summary(Kiln kiln, DType dtype, int... inputShape) {
+        return Summary.of(kiln, layers, parameterCount(), Shape.of(inputShape), dtype);
     }
 
     @Override public String toString() { return "Sequential" + layers; }

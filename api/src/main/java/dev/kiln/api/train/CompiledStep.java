@@ -3,6 +3,7 @@ package dev.kiln.api.train;
 import dev.kiln.api.Kiln;
 import dev.kiln.api.Tensor;
 import dev.kiln.api.internal.Internal;
+import dev.kiln.api.internal.StateUpdates;
 import dev.kiln.api.internal.StepSeeds;
 import dev.kiln.api.loss.Loss;
 import dev.kiln.api.nn.Module;
@@ -30,13 +31,15 @@ import java.util.Map;
  */
 final class CompiledStep implements AutoCloseable {
     /** Where each graph input's buffer comes from at run time. */
-    private sealed interface Source permits Batch, Param, State, Constant, Seed, Scalar {}
+    private sealed interface Source permits Batch, Param, State, Constant, Seed, Scalar, ModuleBuffer {}
     private record Batch(int which) implements Source {}
     private record Param(int index) implements Source {}
     private record State(int param, int slot) implements Source {}
     private record Constant(Tensor tensor) implements Source {}
     private record Seed() implements Source {}
     private record Scalar(int which) implements Source {}
+    /** A module buffer (BatchNorm running statistics): read fresh each run, since the step replaces it. */
+    private record ModuleBuffer(Parameter buffer) implements Source {}
 
     private static final TensorType F32_SCALAR = new TensorType(DType.F32, Shape.scalar());
 
@@ -57,6 +60,8 @@ final class CompiledStep implements AutoCloseable {
         Internal.Access a = Internal.access();
         Map<Tensor, Integer> paramOf = new IdentityHashMap<>();
         for (int i = 0; i < params.size(); i++) paramOf.put(params.get(i).value(kiln), i);
+        Map<Tensor, Parameter> bufferOf = new IdentityHashMap<>();
+        for (Parameter p : model.namedBuffers().values()) bufferOf.put(p.value(kiln), p);
 
         Tracer tr = new Tracer();
         Value xv = tr.builder().input(xType), yv = tr.builder().input(yType);
@@ -71,7 +76,13 @@ final class CompiledStep implements AutoCloseable {
         }
         if (!l.isSymbolic() || l.shape().rank() != 0) throw new IllegalArgumentException("the loss must be a scalar computed from the model output, got " + l.shape());
         logitsSize = Math.toIntExact(out.shape().size());
-        Graph forward = tr.builder().build(List.of(a.value(l), a.value(out)));
+        // Buffer updates (running statistics) are extra forward outputs, so they survive lowering and autodiff.
+        List<StateUpdates.Update> updates = StateUpdates.take(tr);
+        List<Value> forwardOuts = new ArrayList<>(List.of(a.value(l), a.value(out)));
+        for (StateUpdates.Update u : updates) forwardOuts.add(u.value());
+        bufferTargets = updates.stream().map(StateUpdates.Update::target).toList();
+        int nb = bufferTargets.size();
+        Graph forward = tr.builder().build(forwardOuts);
 
         List<Value> seeds = StepSeeds.take(tr);
         List<Object> owners = tr.capturedOwners();
@@ -89,7 +100,8 @@ final class CompiledStep implements AutoCloseable {
                     sources.add(new Param(p));
                     wrt.add(i);
                     paramInput.add(p);
-                } else sources.add(new Constant(owner));
+                } else if (bufferOf.containsKey(owner)) sources.add(new ModuleBuffer(bufferOf.get(owner)));
+                else sources.add(new Constant(owner));
             }
         }
         Graph graph = forward;
@@ -105,7 +117,7 @@ final class CompiledStep implements AutoCloseable {
             List<Value> newStates = new ArrayList<>();
             // Global-norm clipping needs every gradient before any update, so it is one graph section here.
             List<Tensor> gs = new ArrayList<>();
-            for (int k = 0; k < wrt.size(); k++) gs.add(a.symbolic(kiln, upd, grads.outputs().get(2 + k)));
+            for (int k = 0; k < wrt.size(); k++) gs.add(a.symbolic(kiln, upd, grads.outputs().get(2 + nb + k)));
             gs = optimizer.clipGradients(gs);
             for (int k = 0; k < wrt.size(); k++) {
                 Value pv = forward.inputs().get(wrt.get(k));
@@ -120,6 +132,7 @@ final class CompiledStep implements AutoCloseable {
                 for (int s = 1; s < r.size(); s++) newStates.add(a.value(r.get(s)));
             }
             outs.addAll(newStates);
+            outs.addAll(grads.outputs().subList(2, 2 + nb));
             graph = b.build(outs);
             updatedParams = paramInput;
         } else {
@@ -132,6 +145,8 @@ final class CompiledStep implements AutoCloseable {
     }
 
     private final List<Integer> updatedParams;
+    /** Buffers the step updates, in the order of the graph's last outputs. */
+    private final List<Parameter> bufferTargets;
     /** Size of the traced graph before plugin compilation, for the compile JFR event. */
     final int graphNodes, graphInputs;
     private final int stateSize;
@@ -155,6 +170,7 @@ final class CompiledStep implements AutoCloseable {
                 case Param p -> a.buffer(params.get(p.index()).value(kiln));
                 case State st -> state.computeIfAbsent(params.get(st.param()), k -> zeros(k))[st.slot()];
                 case Constant c -> a.buffer(c.tensor());
+                case ModuleBuffer m -> a.buffer(m.buffer().value(kiln));
                 case Seed sd -> keep(transient_, a.upload(kiln, StepSeeds.SEED, MemorySegment.ofArray(new long[] {a.nextSeed(kiln)})));
                 case Scalar sc -> keep(transient_, a.upload(kiln, F32_SCALAR, MemorySegment.ofArray(new float[] {sc.which() == 0 ? (float) lr : (float) step})));
             };
@@ -184,6 +200,7 @@ final class CompiledStep implements AutoCloseable {
                 }
             }
         }
+        for (int i = 0; i < bufferTargets.size(); i++) bufferTargets.get(i).assign(a.wrap(kiln, outs.get(outs.size() - bufferTargets.size() + i)));
         return new Result(lossHost[0], outHost);
     }
 
