@@ -37,5 +37,20 @@ public interface Accelerator extends AutoCloseable {
      */
     Executable compile(Graph graph, CompileOptions options);
 
+    /**
+     * Joins a process group of {@code size} ranks for collectives on this accelerator's device.
+     * {@code groupId} is what rank 0's {@link #newCollectiveGroupId()} returned, shared with the
+     * other ranks out of band; it may be {@code null} for a group of one. Plugins without
+     * collectives (see {@link Capabilities#collectives()}) throw {@link UnsupportedOperationException}.
+     */
+    default Collectives collectives(int rank, int size, byte[] groupId) {
+        throw new UnsupportedOperationException(name() + " has no collectives");
+    }
+
+    /** A fresh rendezvous token for {@link #collectives}, made once by rank 0. */
+    default byte[] newCollectiveGroupId() {
+        throw new UnsupportedOperationException(name() + " has no collectives");
+    }
+
     @Override void close();
 }

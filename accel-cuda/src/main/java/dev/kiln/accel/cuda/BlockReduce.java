@@ -1,0 +1,47 @@
+package dev.kiln.accel.cuda;
+
+/**
+ * Device functions reducing one value per thread across a block (power-of-two size, at most
+ * 256) through shared memory, in a fixed order so results are deterministic run to run.
+ */
+final class BlockReduce {
+    private BlockReduce() {}
+
+    /** Defines {@code block_sum(v, buf)} and {@code block_max(v, buf)} for compute type {@code c}. */
+    static String functions(String c) {
+        return """
+                __device__ %1$s block_sum(%1$s v, %1$s* buf) {
+                  buf[threadIdx.x] = v; __syncthreads();
+                  for (int s = blockDim.x / 2; s > 0; s >>= 1) { if (threadIdx.x < s) buf[threadIdx.x] += buf[threadIdx.x + s]; __syncthreads(); }
+                  %1$s r = buf[0]; __syncthreads();
+                  return r;
+                }
+                __device__ %1$s block_max(%1$s v, %1$s* buf) {
+                  buf[threadIdx.x] = v; __syncthreads();
+                  for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+                    if (threadIdx.x < s && buf[threadIdx.x + s] > buf[threadIdx.x]) buf[threadIdx.x] = buf[threadIdx.x + s];
+                    __syncthreads();
+                  }
+                  %1$s r = buf[0]; __syncthreads();
+                  return r;
+                }
+                """.formatted(c);
+    }
+
+    /** The lowest value of a compute type, the identity of max. */
+    static String lowest(String c) {
+        return switch (c) {
+            case "float" -> "(-__int_as_float(0x7f800000))";
+            case "double" -> "(-__longlong_as_double(0x7ff0000000000000ll))";
+            case "long long" -> "(-9223372036854775807ll - 1)";
+            default -> "(-2147483647 - 1)";
+        };
+    }
+
+    /** Threads per block for {@code n} terms: a power of two from 32 to 256. */
+    static int threads(long n) {
+        int t = 32;
+        while (t < 256 && t < n) t <<= 1;
+        return t;
+    }
+}

@@ -1,0 +1,183 @@
+package dev.kiln.accel.cuda;
+
+import dev.kiln.core.DType;
+import dev.kiln.core.Device;
+import dev.kiln.core.PrecisionPolicy;
+import dev.kiln.spi.Accelerator;
+import dev.kiln.spi.AcceleratorConfig;
+import dev.kiln.spi.Buffer;
+import dev.kiln.spi.Capabilities;
+import dev.kiln.spi.Collectives;
+import dev.kiln.spi.CompileOptions;
+import dev.kiln.spi.Executable;
+import dev.kiln.spi.ir.Composite;
+import dev.kiln.spi.ir.Graph;
+import dev.kiln.spi.ir.Node;
+import dev.kiln.spi.ir.TensorType;
+import dev.kiln.spi.ir.Value;
+import java.lang.foreign.MemorySegment;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import org.bytedeco.cuda.global.cudart;
+
+/**
+ * One GPU: a stream, a stream-ordered memory pool, the generated-kernel cache, cuBLASLt. Compiled
+ * graphs become CUDA graphs ({@link CudaGraphExecutable}); buffers live in device memory, so a
+ * training step's parameters and optimizer state never leave the GPU between steps.
+ */
+final class CudaAccelerator implements Accelerator {
+    private final CudaDevice device;
+    private final CudaStream stream;
+    private final CudaMemoryPool pool;
+    private final CudaModules modules;
+    private final CublasLtMatmul.Context lt;
+    private final PinnedStaging staging = new PinnedStaging();
+    private final Capabilities capabilities;
+    private volatile boolean closed;
+
+    CudaAccelerator(AcceleratorConfig config) {
+        device = CudaDevice.open(config.deviceIndex());
+        stream = new CudaStream();
+        pool = new CudaMemoryPool(device, stream);
+        modules = new CudaModules(device);
+        lt = new CublasLtMatmul.Context(pool);
+        capabilities = new Capabilities(EnumSet.allOf(DType.class),
+                Set.of(Composite.Linear.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.SoftmaxCrossEntropy.class,
+                        Composite.AdamUpdate.class, Composite.SgdUpdate.class),
+                precisions(device), NcclCollectives.available());
+    }
+
+    /** FP32 everywhere; TF32 and bf16 tensor cores from Ampere (8.0); fp16 tensor cores from Volta (7.0). */
+    static Set<PrecisionPolicy> precisions(CudaDevice d) {
+        Set<PrecisionPolicy> p = EnumSet.of(PrecisionPolicy.FP32);
+        if (d.major() >= 7) p.add(PrecisionPolicy.FP16_MIXED);
+        if (d.ampereOrNewer()) {
+            p.add(PrecisionPolicy.TF32);
+            p.add(PrecisionPolicy.BF16_MIXED);
+        }
+        return p;
+    }
+
+    @Override public String name() { return "cuda"; }
+
+    @Override public List<Device> devices() {
+        return List.of(new Device("cuda", device.index(), device + ", NVRTC " + modules.compiler().version()));
+    }
+
+    @Override public Capabilities capabilities() { return capabilities; }
+
+    @Override public CudaBuffer allocate(TensorType type) {
+        ensureOpen();
+        return new CudaBuffer(type, pool);
+    }
+
+    @Override public synchronized Buffer upload(TensorType type, MemorySegment host) {
+        CudaBuffer b = allocate(type);
+        copyIn(host, b);
+        return b;
+    }
+
+    /** Through pinned staging memory; waits for the copy, since the staging memory is reused by the next transfer. */
+    @Override public synchronized void copyIn(MemorySegment host, Buffer dst) {
+        ensureOpen();
+        CudaBuffer b = cuda(dst);
+        long bytes = b.type().byteSize();
+        if (bytes == 0) return;
+        device.bind();
+        MemorySegment pinned = staging.get(bytes);
+        MemorySegment.copy(host, 0, pinned, 0, bytes);
+        stream.copy(b.address(), staging.address(), bytes, cudart.cudaMemcpyHostToDevice);
+        stream.sync();
+    }
+
+    @Override public synchronized void download(Buffer buffer, MemorySegment host) {
+        ensureOpen();
+        CudaBuffer b = cuda(buffer);
+        long bytes = b.type().byteSize();
+        if (bytes == 0) return;
+        device.bind();
+        MemorySegment pinned = staging.get(bytes);
+        stream.copy(staging.address(), b.address(), bytes, cudart.cudaMemcpyDeviceToHost);
+        stream.sync();
+        MemorySegment.copy(pinned, 0, host, 0, bytes);
+    }
+
+    @Override public Executable compile(Graph graph, CompileOptions options) {
+        ensureOpen();
+        device.bind();
+        for (Node n : graph.nodes()) validate(n);
+        CudaKernels kernels = new CudaKernels(modules, pool, device.multiprocessors());
+        try {
+            CudaPlanner planner = new CudaPlanner(kernels, lt, options.precision(), graph);
+            long[] inputs = new long[graph.inputs().size()];
+            for (int i = 0; i < inputs.length; i++) {
+                inputs[i] = kernels.allocate(graph.inputs().get(i).type().byteSize());
+                planner.bind(graph.inputs().get(i), inputs[i]);
+            }
+            for (Node n : graph.nodes()) {
+                try {
+                    planner.plan(n);
+                } catch (CudaException e) {
+                    throw new CudaException("cuda could not build " + describe(n) + ": " + e.getMessage());
+                }
+            }
+            long[] outputs = graph.outputs().stream().mapToLong(planner::address).toArray();
+            return new CudaGraphExecutable(this, graph, kernels, planner.resources(), inputs, outputs);
+        } catch (RuntimeException e) {
+            kernels.release();
+            throw e;
+        }
+    }
+
+    @Override public Collectives collectives(int rank, int size, byte[] groupId) {
+        ensureOpen();
+        return new NcclCollectives(this, rank, size, groupId);
+    }
+
+    @Override public byte[] newCollectiveGroupId() { return NcclCollectives.newGroupId(); }
+
+    /** Kernels trust the node's types to size device memory, so a node whose outputs disagree with its op is refused. */
+    private static void validate(Node n) {
+        List<TensorType> declared = n.outputs().stream().map(Value::type).toList();
+        List<TensorType> inferred = n.op().infer(n.inputs().stream().map(Value::type).toList());
+        if (!declared.equals(inferred)) {
+            throw new IllegalArgumentException(n.op().opName() + ": node " + describe(n) + " declares outputs " + declared + " but its inputs give " + inferred);
+        }
+    }
+
+    /** {@code matmul(f32[2, 3], f32[3, 4]) -> f32[2, 4]}, for messages. */
+    private static String describe(Node n) {
+        StringBuilder sb = new StringBuilder(n.op().toString()).append('(');
+        for (int i = 0; i < n.inputs().size(); i++) sb.append(i == 0 ? "" : ", ").append(n.inputs().get(i).type());
+        sb.append(") -> ");
+        for (int i = 0; i < n.outputs().size(); i++) sb.append(i == 0 ? "" : ", ").append(n.outputs().get(i).type());
+        return sb.toString();
+    }
+
+    CudaBuffer cuda(Buffer b) {
+        if (b instanceof CudaBuffer c && c.belongsTo(pool)) return c;
+        throw new IllegalArgumentException("buffer " + b.type() + " does not belong to this cuda accelerator");
+    }
+
+    CudaDevice device() { return device; }
+
+    CudaStream stream() { return stream; }
+
+    boolean isClosed() { return closed; }
+
+    void ensureOpen() { if (closed) throw new IllegalStateException("cuda accelerator is closed"); }
+
+    @Override public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        device.bind();
+        stream.sync();
+        lt.close();
+        pool.close();
+        stream.sync();
+        modules.close();
+        staging.close();
+        stream.close();
+    }
+}

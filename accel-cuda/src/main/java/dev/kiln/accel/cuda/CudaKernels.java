@@ -1,0 +1,49 @@
+package dev.kiln.accel.cuda;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What one compile is building: the steps in order, the argument blocks they point into (an
+ * arena living as long as the executable), and the static device memory the executable owns.
+ */
+final class CudaKernels {
+    private final CudaModules modules;
+    private final CudaMemoryPool pool;
+    private final int multiprocessors;
+    private final Arena arena = Arena.ofShared();
+    private final List<Step> steps = new ArrayList<>();
+    private final List<Long> owned = new ArrayList<>();
+
+    CudaKernels(CudaModules modules, CudaMemoryPool pool, int multiprocessors) {
+        this.modules = modules;
+        this.pool = pool;
+        this.multiprocessors = multiprocessors;
+    }
+
+    int multiprocessors() { return multiprocessors; }
+
+    /** A launch of the kernel {@code k} in {@code source}, compiled (or found in the cache) now. */
+    KernelLaunch launch(String name, String source) { return new KernelLaunch(name, modules.kernel(name, source)); }
+
+    void add(KernelLaunch l) { steps.add(l.seal(arena)); }
+
+    void add(Step s) { steps.add(s); }
+
+    /** Device memory owned by the executable, freed when it closes. */
+    long allocate(long bytes) {
+        long a = pool.allocate(bytes);
+        owned.add(a);
+        return a;
+    }
+
+    List<Step> steps() { return steps; }
+
+    /** Frees the static memory and the argument blocks. */
+    void release() {
+        for (long a : owned) pool.free(a);
+        owned.clear();
+        arena.close();
+    }
+}

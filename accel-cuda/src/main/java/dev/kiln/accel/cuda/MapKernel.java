@@ -1,0 +1,121 @@
+package dev.kiln.accel.cuda;
+
+import dev.kiln.core.DType;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The one elementwise kernel family: each output element {@code i} of an iteration space loads
+ * inputs {@code a0..} (as their compute types, from any strided view: broadcast is stride 0, a
+ * permutation is permuted strides, a slice an offset), runs {@code body}, and stores {@code r0..}
+ * into strided outputs. Unary, binary, where, cast, the sources, every movement op and the fused
+ * optimizer updates are bodies of this kernel. The source depends only on dtypes and body, never
+ * on shapes, so one compiled kernel serves every shape. The body may also read {@code i} (the
+ * linear index), {@code s0} (a double) and {@code q0}, {@code q1} (longs).
+ */
+record MapKernel(String name, List<DType> inputs, List<DType> outputs, String body) {
+
+    String source() {
+        StringBuilder sb = new StringBuilder(CudaTypes.PRELUDE);
+        sb.append("extern \"C\" __global__ void k(long long n, int rank, Dims dims, double s0, long long q0, long long q1");
+        for (int j = 0; j < outputs.size(); j++) {
+            sb.append(", ").append(CudaTypes.storage(outputs.get(j))).append("* __restrict__ out").append(j)
+                    .append(", long long oo").append(j).append(", Dims os").append(j);
+        }
+        for (int j = 0; j < inputs.size(); j++) {
+            sb.append(", const ").append(CudaTypes.storage(inputs.get(j))).append("* __restrict__ in").append(j)
+                    .append(", long long io").append(j).append(", Dims is").append(j);
+        }
+        sb.append(") {\n  for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {\n");
+        sb.append("    long long rem = i");
+        for (int j = 0; j < outputs.size(); j++) sb.append(", po").append(j).append(" = oo").append(j);
+        for (int j = 0; j < inputs.size(); j++) sb.append(", pi").append(j).append(" = io").append(j);
+        sb.append(";\n    for (int d = rank - 1; d >= 0; d--) {\n      long long c = rem % dims.d[d];\n      rem /= dims.d[d];\n");
+        for (int j = 0; j < outputs.size(); j++) sb.append("      po").append(j).append(" += c * os").append(j).append(".d[d];\n");
+        for (int j = 0; j < inputs.size(); j++) sb.append("      pi").append(j).append(" += c * is").append(j).append(".d[d];\n");
+        sb.append("    }\n");
+        for (int j = 0; j < inputs.size(); j++) {
+            DType t = inputs.get(j);
+            sb.append("    ").append(CudaTypes.compute(t)).append(" a").append(j).append(" = ").append(CudaTypes.load(t, "in" + j + "[pi" + j + "]")).append(";\n");
+        }
+        for (int j = 0; j < outputs.size(); j++) sb.append("    ").append(CudaTypes.compute(outputs.get(j))).append(" r").append(j).append(";\n");
+        sb.append("    {\n").append(body.indent(6)).append("    }\n");
+        for (int j = 0; j < outputs.size(); j++) {
+            sb.append("    out").append(j).append("[po").append(j).append("] = ").append(CudaTypes.store(outputs.get(j), "r" + j)).append(";\n");
+        }
+        sb.append("  }\n}\n");
+        return sb.toString();
+    }
+
+    /** A strided view of one operand: device address (plus an element offset) and a stride per iteration axis. */
+    record View(long address, long offset, long[] strides) {
+        /** The row-major layout of a tensor of {@code dims}, iterated in the same shape. */
+        static View contiguous(long address, int[] dims) { return new View(address, 0, rowMajor(dims)); }
+
+        /** A tensor of {@code from} read as though broadcast to {@code to} (NumPy rules: aligned right, size-1 axes repeat). */
+        static View broadcast(long address, int[] from, int[] to) {
+            long[] src = rowMajor(from), s = new long[to.length];
+            int off = to.length - from.length;
+            for (int i = 0; i < from.length; i++) s[i + off] = from[i] == 1 ? 0 : src[i];
+            return new View(address, 0, s);
+        }
+    }
+
+    static long[] rowMajor(int[] dims) {
+        long[] s = new long[dims.length];
+        long acc = 1;
+        for (int i = dims.length - 1; i >= 0; i--) {
+            s[i] = acc;
+            acc *= dims[i];
+        }
+        return s;
+    }
+
+    /** A launch of this kernel over {@code dims} with the given views (outputs first, in order). */
+    KernelLaunch launch(CudaKernels k, int[] dims, List<View> outs, List<View> ins, double s0, long q0, long q1) {
+        if (outs.size() != outputs.size() || ins.size() != inputs.size()) throw new IllegalArgumentException(name + ": operand count");
+        long n = 1;
+        for (int d : dims) n *= d;
+        List<View> all = new ArrayList<>(outs);
+        all.addAll(ins);
+        Coalesced c = coalesce(dims, all);
+        KernelLaunch l = k.launch(name, source()).i64(n).i32(c.dims.length).dims(c.dims).f64(s0).i64(q0).i64(q1);
+        for (int j = 0; j < all.size(); j++) l.ptr(all.get(j).address()).i64(all.get(j).offset()).dims(c.strides.get(j));
+        return l.elements(n, k.multiprocessors());
+    }
+
+    private record Coalesced(long[] dims, List<long[]> strides) {}
+
+    /**
+     * Drops size-1 axes and merges neighbours that every operand walks contiguously, so a plain
+     * elementwise op runs with rank 1 (one division per element) and a bias add with rank 2.
+     */
+    private static Coalesced coalesce(int[] dims, List<View> views) {
+        List<Long> d = new ArrayList<>();
+        List<List<Long>> s = new ArrayList<>();
+        for (int j = 0; j < views.size(); j++) s.add(new ArrayList<>());
+        for (int ax = 0; ax < dims.length; ax++) {
+            if (dims[ax] == 1) continue;
+            int last = d.size() - 1;
+            boolean merge = last >= 0;
+            for (int j = 0; j < views.size() && merge; j++) {
+                merge = s.get(j).get(last) == views.get(j).strides()[ax] * dims[ax];
+            }
+            if (merge) {
+                d.set(last, d.get(last) * dims[ax]);
+                for (int j = 0; j < views.size(); j++) s.get(j).set(last, views.get(j).strides()[ax]);
+            } else {
+                d.add((long) dims[ax]);
+                for (int j = 0; j < views.size(); j++) s.get(j).add(views.get(j).strides()[ax]);
+            }
+        }
+        if (d.isEmpty()) {
+            d.add(1L);
+            for (List<Long> l : s) l.add(0L);
+        }
+        if (d.size() > KernelLaunch.MAX_RANK) throw new IllegalArgumentException("cuda kernels take at most rank " + KernelLaunch.MAX_RANK + " after merging axes, got " + d.size());
+        List<long[]> strides = new ArrayList<>();
+        for (List<Long> l : s) strides.add(l.stream().mapToLong(Long::longValue).toArray());
+        return new Coalesced(d.stream().mapToLong(Long::longValue).toArray(), strides);
+    }
+}
