@@ -1,6 +1,7 @@
 package dev.kiln.api;
 
 import dev.kiln.core.DType;
+import dev.kiln.core.PrecisionPolicy;
 import dev.kiln.core.Shape;
 import dev.kiln.runtime.backend.Backends;
 import dev.kiln.runtime.backend.ProviderStatus;
@@ -31,18 +32,20 @@ public final class Kiln implements AutoCloseable {
     private final Accelerator accelerator;
     private final GraphCompiler compiler;
     private final KilnConfig config;
+    private final PrecisionPolicy precision;
     // Counter-based so that its whole state is (seed, position) and can be saved in a checkpoint.
     private long randomSeed;
     private long randomPosition;
     private final ThreadLocal<Deque<GradientTape>> tapes = ThreadLocal.withInitial(ArrayDeque::new);
     private volatile boolean closed;
 
-    private Kiln(String backend, Accelerator accelerator, KilnConfig config) {
+    private Kiln(String backend, Accelerator accelerator, KilnConfig config, PrecisionPolicy precision) {
+        this.precision = precision;
         this.backend = backend;
         this.accelerator = accelerator;
         this.config = config;
         this.randomSeed = config.seed();
-        this.compiler = new GraphCompiler(accelerator, CompileOptions.defaults().withFusion(config.fusion()).withPrecision(config.precision()));
+        this.compiler = new GraphCompiler(accelerator, CompileOptions.defaults().withFusion(config.fusion()).withPrecision(precision));
     }
 
     /** Opens the best available accelerator, or the one {@code kiln.backend} / {@code KILN_BACKEND} names. */
@@ -51,12 +54,14 @@ public final class Kiln implements AutoCloseable {
     public static Kiln open(KilnConfig config) {
         ProviderStatus chosen = Backends.select(config.backend());
         Accelerator acc = chosen.provider().open(new AcceleratorConfig(0, config.threads()));
-        if (!acc.capabilities().precisions().contains(config.precision())) {
+        PrecisionPolicy policy;
+        try {
+            policy = config.precision().resolve(chosen.name(), acc.capabilities().precisions());
+        } catch (RuntimeException e) {
             acc.close();
-            throw new IllegalArgumentException("accelerator " + chosen.name() + " does not support precision " + config.precision().label()
-                    + "; it supports " + acc.capabilities().precisions().stream().map(p -> p.label()).toList());
+            throw e;
         }
-        return new Kiln(chosen.name(), acc, config);
+        return new Kiln(chosen.name(), acc, config, policy);
     }
 
     /** Every accelerator plugin on the class path with its availability and the reason. */
@@ -72,6 +77,9 @@ public final class Kiln implements AutoCloseable {
     public String backend() { return backend; }
 
     public KilnConfig config() { return config; }
+
+    /** The precision policy compiled code runs in, {@link Precision#auto()} resolved. */
+    public PrecisionPolicy precision() { return precision; }
 
     /** A tensor holding a copy of {@code data}, row-major. */
     public Tensor tensor(float[] data, int... shape) {

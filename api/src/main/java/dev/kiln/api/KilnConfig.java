@@ -6,7 +6,7 @@ import dev.kiln.core.PrecisionPolicy;
  * How to open a {@link Kiln}. {@code backend == null} means: the {@code kiln.backend} system
  * property, else the {@code KILN_BACKEND} environment variable, else the best available plugin.
  */
-public record KilnConfig(String backend, int threads, boolean fusion, long seed, PrecisionPolicy precision) {
+public record KilnConfig(String backend, int threads, boolean fusion, long seed, Precision precision) {
 
     public static Builder builder() { return new Builder(); }
 
@@ -17,7 +17,7 @@ public record KilnConfig(String backend, int threads, boolean fusion, long seed,
         private int threads;
         private boolean fusion = !"false".equalsIgnoreCase(System.getProperty("kiln.fusion"));
         private long seed = 42;
-        private PrecisionPolicy precision = PrecisionPolicy.FP32;
+        private Precision precision = Precision.fp32();
 
         /** Accelerator plugin by name: {@code onednn}, {@code cuda}. */
         public Builder backend(String name) { this.backend = name; return this; }
@@ -31,7 +31,10 @@ public record KilnConfig(String backend, int threads, boolean fusion, long seed,
         /** Seeds parameter initialisation and random ops. */
         public Builder seed(long seed) { this.seed = seed; return this; }
 
-        public Builder precision(PrecisionPolicy p) { this.precision = p; return this; }
+        /** fp32 unless set; {@link Precision#auto()} takes the fastest policy the accelerator supports. */
+        public Builder precision(Precision p) { this.precision = p; return this; }
+
+        public Builder precision(PrecisionPolicy p) { return precision(Precision.of(p)); }
 
         public KilnConfig build() { return new KilnConfig(backend, threads, fusion, seed, precision); }
     }

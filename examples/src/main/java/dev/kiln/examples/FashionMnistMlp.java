@@ -41,7 +41,7 @@ public final class FashionMnistMlp {
         KilnConfig config = KilnConfig.builder().backend(o.backend()).precision(o.precision()).build();
         try (Kiln kiln = Kiln.open(config)) {
             Sequential model = mlp(o.hidden());
-            System.out.println("backend: " + kiln.backend() + ", precision: " + o.precision().label()
+            System.out.println("backend: " + kiln.backend() + ", precision: " + kiln.precision().label()
                     + ", batch " + o.batch() + ", epochs " + o.epochs());
             System.out.println(model.summary());
             try (Trainer trainer = Trainer.builder(kiln, model).optimizer(new Adam(1e-3)).batchSize(o.batch())

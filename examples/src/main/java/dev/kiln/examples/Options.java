@@ -1,18 +1,18 @@
 package dev.kiln.examples;
 
-import dev.kiln.core.PrecisionPolicy;
+import dev.kiln.api.Precision;
 import java.util.Arrays;
 
 /**
  * Command-line options shared by the examples and bench/compare.sh:
  * {@code --epochs N --batch B --hidden 128[,64...] --precision fp32 --backend onednn}.
  */
-record Options(int epochs, int batch, int[] hidden, PrecisionPolicy precision, String backend) {
+record Options(int epochs, int batch, int[] hidden, Precision precision, String backend) {
 
     static Options parse(String[] args) {
         int epochs = 5, batch = 32;
         int[] hidden = {128};
-        PrecisionPolicy precision = PrecisionPolicy.FP32;
+        Precision precision = Precision.fp32();
         String backend = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -23,7 +23,7 @@ record Options(int epochs, int batch, int[] hidden, PrecisionPolicy precision, S
                 case "--epochs" -> epochs = positive(a, v);
                 case "--batch" -> batch = positive(a, v);
                 case "--hidden" -> hidden = Arrays.stream(v.split(",")).mapToInt(s -> positive(a, s.trim())).toArray();
-                case "--precision" -> precision = PrecisionPolicy.forLabel(v);
+                case "--precision" -> precision = Precision.parse(v);
                 case "--backend" -> backend = v;
                 default -> throw new IllegalArgumentException("unknown option " + a + "\n" + usage());
             }
@@ -32,7 +32,7 @@ record Options(int epochs, int batch, int[] hidden, PrecisionPolicy precision, S
     }
 
     static String usage() {
-        return "options: --epochs N (5)  --batch B (32)  --hidden W[,W...] (128)  --precision fp32|bf16-mixed (fp32)  --backend NAME (best available)";
+        return "options: --epochs N (5)  --batch B (32)  --hidden W[,W...] (128)  --precision fp32|bf16-mixed|auto (fp32)  --backend NAME (best available)";
     }
 
     private static int positive(String option, String v) {

@@ -35,6 +35,21 @@ class FashionMnistMlpTest {
         }
     }
 
+    @Test void bf16MixedTrainsAndAutoPicksItWhereTheCpuHasBf16() {
+        Assumptions.assumeTrue(Files.isDirectory(Path.of("/usr/share/datasets/fashion-mnist")) || System.getenv("KILN_DATASETS") != null,
+                "Fashion-MNIST is not installed: sudo apt-get install dataset-fashion-mnist (.ci/run does this)");
+        try (Kiln kiln = Kiln.open(KilnConfig.builder().backend("onednn").precision(dev.kiln.api.Precision.auto()).build())) {
+            Assumptions.assumeTrue(kiln.precision() == dev.kiln.core.PrecisionPolicy.BF16_MIXED,
+                    "this CPU has no AVX512_BF16/AMX, so auto chose " + kiln.precision().label());
+            var train = FashionMnist.train().subset(java.util.stream.IntStream.range(0, 20000).toArray());
+            try (Trainer t = Trainer.builder(kiln, FashionMnistMlp.mlp(new int[] {128})).optimizer(new Adam(1e-3)).batchSize(64).build()) {
+                t.fit(train, 1);
+                Evaluation e = t.evaluate(FashionMnist.test());
+                assertTrue(e.accuracy() >= 0.78, "bf16-mixed test accuracy after one epoch on 20k examples: " + e.accuracy());
+            }
+        }
+    }
+
     @Test void optionsAreParsedAndBadOnesExplained() {
         Options o = Options.parse(new String[] {"--epochs", "2", "--batch", "128", "--hidden", "1024,1024", "--precision", "fp32"});
         assertEquals(2, o.epochs());

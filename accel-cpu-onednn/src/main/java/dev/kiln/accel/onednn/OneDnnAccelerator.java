@@ -33,7 +33,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
             Set.of(DType.F32, DType.F64, DType.BF16, DType.F16, DType.I32, DType.I64, DType.I8, DType.BOOL),
             Set.of(Composite.Linear.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.MaxPool2d.class, Composite.AvgPool2d.class,
                     Composite.SoftmaxCrossEntropy.class, Composite.SoftmaxCrossEntropyGrad.class, Composite.SgdUpdate.class, Composite.AdamUpdate.class),
-            Set.of(PrecisionPolicy.FP32),
+            CpuFeatures.precisions(),
             false);
 
     private final OneDnnEngine engine;
@@ -85,7 +85,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
                 yield k != null ? k : JavaElementwise.binary(b.fn(), in(n, 0), in(n, 1), out);
             }
             case Primitive.Where w -> JavaElementwise.where(in(n, 0), in(n, 1), in(n, 2), out);
-            case Primitive.Cast c -> JavaElementwise.cast(in(n, 0), out);
+            case Primitive.Cast c -> OneDnnCast.supports(in(n, 0), out) ? OneDnnCast.create(engine, what, in(n, 0), out) : JavaElementwise.cast(in(n, 0), out);
             case Primitive.Reduce r -> {
                 // oneDNN refuses a reduction whose source and destination agree, i.e. over axes of size one only.
                 if (r.axes().stream().allMatch(a -> in(n, 0).shape().dim(a) == 1)) yield JavaMovement.copy();
@@ -93,7 +93,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
                 long[] rows = JavaReduceRows.plan(r, in(n, 0).shape());
                 yield rows != null ? JavaReduceRows.create(r.fn(), rows) : OneDnnReduction.create(engine, what, r, in(n, 0));
             }
-            case Primitive.MatMul m -> f32 ? OneDnnMatmul.matmul(engine, what, m, in(n, 0), in(n, 1), out) : JavaMatmul.create(m, in(n, 0), in(n, 1), out);
+            case Primitive.MatMul m -> f32 || bf16(n) ? OneDnnMatmul.matmul(engine, what, m, in(n, 0), in(n, 1), out) : JavaMatmul.create(m, in(n, 0), in(n, 1), out);
             case Primitive.Conv2d c -> conv(ConvOp.FORWARD, c.window(), c.groups(), in(n, 0).shape(), in(n, 1).shape(), n, what);
             case Primitive.Conv2dBackwardData c -> conv(ConvOp.BACKWARD_DATA, c.window(), c.groups(), c.input(), in(n, 1).shape(), n, what);
             case Primitive.Conv2dBackwardWeights c -> conv(ConvOp.BACKWARD_WEIGHTS, c.window(), c.groups(), in(n, 0).shape(), c.weight(), n, what);
@@ -170,6 +170,12 @@ final class OneDnnAccelerator extends KernelAccelerator {
         for (Value v : n.inputs()) if (v.type().dtype() != DType.F32 || v.type().shape().size() == 0) return false;
         for (Value v : n.outputs()) if (v.type().dtype() != DType.F32 || v.type().shape().size() == 0) return false;
         return true;
+    }
+
+    /** bf16 contractions (the bf16-mixed policy's) run on oneDNN's AVX512_BF16/AMX kernels. */
+    private static boolean bf16(Node n) {
+        for (Value v : n.inputs()) if (v.type().dtype() != DType.BF16 || v.type().shape().size() == 0) return false;
+        return CpuFeatures.bf16();
     }
 
     private static TensorType in(Node n, int i) { return n.inputs().get(i).type(); }

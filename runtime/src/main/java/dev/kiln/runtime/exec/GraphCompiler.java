@@ -9,7 +9,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Runs the runtime's passes (decompose what the plugin does not fuse, then dead-code elimination)
+ * Runs the runtime's passes (decompose what the plugin does not fuse, autocast to the precision
+ * policy, dead-code elimination)
  * and the plugin's compile, caching executables by graph signature so eager ops and repeated
  * tapes compile once.
  */
@@ -37,7 +38,8 @@ public final class GraphCompiler implements AutoCloseable {
 
     public Executable compile(Graph g, CompileOptions opts) {
         Graph lowered = Lowering.decompose(g, accelerator.capabilities()::isNative);
-        return accelerator.compile(Passes.deadCodeElimination(lowered), opts);
+        Graph cast = Autocast.apply(lowered, opts.precision());
+        return accelerator.compile(Passes.deadCodeElimination(cast), opts);
     }
 
     /** Compiles once per distinct graph; the cache owns the result. */
