@@ -4,6 +4,7 @@ import dev.kiln.api.Kiln;
 import dev.kiln.api.data.Batch;
 import dev.kiln.api.data.DataLoader;
 import dev.kiln.api.data.Dataset;
+import dev.kiln.api.data.Prefetcher;
 import dev.kiln.api.loss.Loss;
 import dev.kiln.api.nn.Module;
 import dev.kiln.api.nn.Parameter;
@@ -122,8 +123,9 @@ public final class Trainer implements AutoCloseable {
                 epochLossSum = 0;
                 epochCorrect = epochSeen = 0;
             }
-            {
-                for (Batch batch : loader.epoch(epoch - 1)) {
+            // Batches are prepared on a background thread while the accelerator runs the step.
+            try (Prefetcher prefetch = new Prefetcher(loader, epoch - 1, 2)) {
+                for (Batch batch : (Iterable<Batch>) () -> prefetch) {
                     if (skip > 0) { // a restored run: these batches were trained before the checkpoint
                         skip--;
                         continue;
