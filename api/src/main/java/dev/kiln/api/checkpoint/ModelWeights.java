@@ -10,9 +10,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A model's parameters as safetensors tensors named by {@link Module#namedParameters()}: the
- * dotted path of the layer and the parameter's local name, e.g. {@code 1.weight} and
- * {@code 1.bias} for the second layer of a {@link dev.kiln.api.nn.Sequential}. Shapes and layouts
+ * A model's state as safetensors tensors: its parameters named by {@link Module#namedParameters()}
+ * (the dotted path of the layer and the local name, e.g. {@code 1.weight} and {@code 1.bias} for
+ * the second layer of a {@link dev.kiln.api.nn.Sequential}) and its buffers by
+ * {@link Module#namedBuffers()} ({@code 2.running_mean}), together what PyTorch calls the state dict. Shapes and layouts
  * are PyTorch's ({@code Linear.weight} is [out, in]), so a Kiln file loads into the same
  * {@code torch.nn.Sequential} with {@code load_state_dict}, and a PyTorch state dict saved as
  * safetensors loads into Kiln.
@@ -23,10 +24,17 @@ public final class ModelWeights {
 
     private ModelWeights() {}
 
-    /** The current parameter values, copied to the host as f32. */
+    /** Parameters and buffers by name, as PyTorch's {@code state_dict()}. */
+    public static Map<String, Parameter> stateOf(Module model) {
+        Map<String, Parameter> all = new LinkedHashMap<>(model.namedParameters());
+        all.putAll(model.namedBuffers());
+        return all;
+    }
+
+    /** The current parameter and buffer values, copied to the host as f32. */
     public static Map<String, StoredTensor> capture(Module model, Kiln kiln) {
         Map<String, StoredTensor> out = new LinkedHashMap<>();
-        model.namedParameters().forEach((name, p) -> out.put(name, StoredTensor.ofFloats(p.value(kiln).toFloatArray(), p.shape())));
+        stateOf(model).forEach((name, p) -> out.put(name, StoredTensor.ofFloats(p.value(kiln).toFloatArray(), p.shape())));
         return out;
     }
 
@@ -41,13 +49,19 @@ public final class ModelWeights {
     }
 
     /**
-     * Sets every parameter from the tensor of its name. All names and shapes are checked before
-     * any parameter changes, so a mismatch leaves the model as it was. Optimizer tensors of a
+     * Sets every parameter and buffer from the tensor of its name. All names and shapes are checked
+     * before anything changes, so a mismatch leaves the model as it was. Optimizer tensors of a
      * training checkpoint are ignored; any other tensor the model has no parameter for is an
      * error, as PyTorch's strict {@code load_state_dict}.
      */
     public static void apply(Module model, Kiln kiln, Map<String, StoredTensor> tensors, Path source) {
-        Map<String, Parameter> params = model.namedParameters();
+        check(model, tensors, source);
+        stateOf(model).forEach((name, p) -> p.assign(kiln.tensor(tensors.get(name).toFloats(), p.shape().dims())));
+    }
+
+    /** The checks of {@link #apply} without changing anything: a {@link CheckpointException} listing every mismatch. */
+    public static void check(Module model, Map<String, StoredTensor> tensors, Path source) {
+        Map<String, Parameter> params = stateOf(model);
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, Parameter> e : params.entrySet()) {
             StoredTensor t = tensors.get(e.getKey());
@@ -56,13 +70,14 @@ public final class ModelWeights {
             else if (!sameShape(t, e.getValue())) problems.add("tensor \"" + e.getKey() + "\" is " + t + " but the parameter is " + e.getValue().shape());
         }
         for (String name : tensors.keySet()) {
+            // PyTorch's BatchNorm counts its batches in a buffer Kiln has no use for.
+            if (name.endsWith(".num_batches_tracked")) continue;
             if (!params.containsKey(name) && !name.startsWith(OPTIMIZER_PREFIX)) problems.add("unexpected tensor \"" + name + "\" (the model has no such parameter)");
         }
         if (!problems.isEmpty()) {
             throw new CheckpointException(source, "does not fit the model " + model + ": " + String.join("; ", problems)
                     + ". The model's parameters are " + describe(params));
         }
-        params.forEach((name, p) -> p.assign(kiln.tensor(tensors.get(name).toFloats(), p.shape().dims())));
     }
 
     private static boolean sameShape(StoredTensor t, Parameter p) {

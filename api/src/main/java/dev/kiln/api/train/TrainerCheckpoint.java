@@ -95,6 +95,7 @@ final class TrainerCheckpoint {
             throw new CheckpointException(path, "was trained with shuffle seed " + shuffle + " but this trainer uses " + t.shuffleSeed()
                     + "; build the trainer with .seed(" + shuffle + ") to resume the same run");
         }
+        ModelWeights.check(t.model(), f.tensors(), path);
         Map<Parameter, float[][]> state = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
         t.model().namedParameters().forEach((name, p) -> {
