@@ -13,12 +13,15 @@ import dev.kiln.core.DType;
 import dev.kiln.core.Shape;
 import dev.kiln.runtime.autodiff.Autodiff;
 import dev.kiln.runtime.trace.Tracer;
+import dev.kiln.spi.Accelerator;
 import dev.kiln.spi.Buffer;
 import dev.kiln.spi.Executable;
 import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.TensorType;
 import dev.kiln.spi.ir.Value;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -141,10 +144,18 @@ final class CompiledStep implements AutoCloseable {
         this.graphNodes = graph.nodes().size();
         this.graphInputs = graph.inputs().size();
         this.executable = a.compiler(kiln).compile(graph);
+        this.executableOutputs = graph.outputs().stream().map(Value::type).toList();
+        this.fixed = new Buffer[sources.size()];
         this.stateSize = optimizer == null ? 0 : optimizer.stateSize();
     }
 
     private final List<Integer> updatedParams;
+    /** Per source: the buffer refilled each run (batch, seed, scalar), else null. */
+    private final Buffer[] fixed;
+    private final List<TensorType> executableOutputs;
+    private Buffer loss, logits;
+    /** Host staging for seeds and scalars, reused every run. */
+    private final MemorySegment scratch = Arena.ofAuto().allocate(8, 8);
     /** Buffers the step updates, in the order of the graph's last outputs. */
     private final List<Parameter> bufferTargets;
     /** Size of the traced graph before plugin compilation, for the compile JFR event. */
@@ -159,49 +170,71 @@ final class CompiledStep implements AutoCloseable {
     /** Loss and model output of one step; in training mode the parameters and {@code state} are updated. */
     record Result(float loss, float[] output) {}
 
+    /**
+     * One step with no per-step native allocation: the batch, seeds and scalars are copied into
+     * buffers made on the first run, and the executable writes the parameters, optimizer state and
+     * module buffers straight back into their own buffers (donated outputs), so the tensors users
+     * hold keep their identity and see the new values, as in PyTorch.
+     */
     Result run(float[] x, int[] y, double lr, long step, Map<Parameter, Buffer[]> state) {
         Internal.Access a = Internal.access();
-        List<Buffer> transient_ = new ArrayList<>();
+        Accelerator acc = a.compiler(kiln).accelerator();
+        if (loss == null) allocateFixed(acc);
         List<Buffer> inputs = new ArrayList<>(sources.size());
-        for (Source s : sources) {
-            Buffer b = switch (s) {
-                case Batch bt when bt.which() == 0 -> keep(transient_, a.upload(kiln, xType, MemorySegment.ofArray(x)));
-                case Batch bt -> keep(transient_, a.upload(kiln, yType, MemorySegment.ofArray(y)));
+        for (int i = 0; i < sources.size(); i++) {
+            Buffer fixedBuffer = fixed[i];
+            Buffer b = switch (sources.get(i)) {
+                case Batch bt when bt.which() == 0 -> fill(acc, fixedBuffer, MemorySegment.ofArray(x));
+                case Batch bt -> fill(acc, fixedBuffer, MemorySegment.ofArray(y));
                 case Param p -> a.buffer(params.get(p.index()).value(kiln));
                 case State st -> state.computeIfAbsent(params.get(st.param()), k -> zeros(k))[st.slot()];
                 case Constant c -> a.buffer(c.tensor());
                 case ModuleBuffer m -> a.buffer(m.buffer().value(kiln));
-                case Seed sd -> keep(transient_, a.upload(kiln, StepSeeds.SEED, MemorySegment.ofArray(new long[] {a.nextSeed(kiln)})));
-                case Scalar sc -> keep(transient_, a.upload(kiln, F32_SCALAR, MemorySegment.ofArray(new float[] {sc.which() == 0 ? (float) lr : (float) step})));
+                case Seed sd -> {
+                    scratch.set(ValueLayout.JAVA_LONG, 0, a.nextSeed(kiln));
+                    yield fill(acc, fixedBuffer, scratch);
+                }
+                case Scalar sc -> {
+                    scratch.set(ValueLayout.JAVA_FLOAT, 0, sc.which() == 0 ? (float) lr : (float) step);
+                    yield fill(acc, fixedBuffer, scratch);
+                }
             };
             inputs.add(b);
         }
-        List<Buffer> outs;
-        try {
-            outs = executable.run(inputs);
-        } finally {
-            transient_.forEach(Buffer::close);
+        List<Buffer> outs = new ArrayList<>(2 + updatedParams.size() * (1 + stateSize) + bufferTargets.size());
+        outs.add(loss);
+        outs.add(logits);
+        if (train) {
+            for (int k : updatedParams) outs.add(a.buffer(params.get(k).value(kiln)));
+            for (int k : updatedParams) for (Buffer b : state.get(params.get(k))) outs.add(b);
         }
+        for (Parameter p : bufferTargets) outs.add(a.buffer(p.value(kiln)));
+        executable.run(inputs, outs);
         float[] lossHost = new float[1];
         float[] outHost = new float[logitsSize];
-        a.download(kiln, outs.get(0), MemorySegment.ofArray(lossHost));
-        a.download(kiln, outs.get(1), MemorySegment.ofArray(outHost));
-        outs.get(0).close();
-        outs.get(1).close();
-        if (train) {
-            int n = updatedParams.size();
-            for (int k = 0; k < n; k++) {
-                Parameter p = params.get(updatedParams.get(k));
-                p.assign(a.wrap(kiln, outs.get(2 + k)));
-                Buffer[] st = state.get(p);
-                for (int s = 0; s < stateSize; s++) {
-                    st[s].close();
-                    st[s] = outs.get(2 + n + k * stateSize + s);
-                }
-            }
-        }
-        for (int i = 0; i < bufferTargets.size(); i++) bufferTargets.get(i).assign(a.wrap(kiln, outs.get(outs.size() - bufferTargets.size() + i)));
+        a.download(kiln, loss, MemorySegment.ofArray(lossHost));
+        a.download(kiln, logits, MemorySegment.ofArray(outHost));
         return new Result(lossHost[0], outHost);
+    }
+
+    /** The buffers refilled every step (batch, seeds, scalars) and the loss and output buffers. */
+    private void allocateFixed(Accelerator acc) {
+        for (int i = 0; i < sources.size(); i++) {
+            TensorType t = switch (sources.get(i)) {
+                case Batch bt -> bt.which() == 0 ? xType : yType;
+                case Seed sd -> StepSeeds.SEED;
+                case Scalar sc -> F32_SCALAR;
+                default -> null;
+            };
+            if (t != null) fixed[i] = acc.allocate(t);
+        }
+        logits = acc.allocate(executableOutputs.get(1));
+        loss = acc.allocate(executableOutputs.get(0));
+    }
+
+    private static Buffer fill(Accelerator acc, Buffer dst, MemorySegment host) {
+        acc.copyIn(host, dst);
+        return dst;
     }
 
     private Buffer[] zeros(Parameter p) {
@@ -213,10 +246,10 @@ final class CompiledStep implements AutoCloseable {
         return b;
     }
 
-    private static Buffer keep(List<Buffer> list, Buffer b) {
-        list.add(b);
-        return b;
+    @Override public void close() {
+        executable.close();
+        for (Buffer b : fixed) if (b != null) b.close();
+        if (loss != null) loss.close();
+        if (logits != null) logits.close();
     }
-
-    @Override public void close() { executable.close(); }
 }
