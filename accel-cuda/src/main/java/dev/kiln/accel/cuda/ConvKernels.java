@@ -25,7 +25,7 @@ final class ConvKernels {
     static String forward(DType t) {
         String s = CudaTypes.storage(t);
         return kernel(t, "const " + s + "* __restrict__ x, const " + s + "* __restrict__ w, " + s + "* __restrict__ y", """
-                long long ow = i % OW, oh = (i / OW) % OH, o = (i / (OW * OH)) % O, n = i / (OW * OH * O);
+                long long ow = i %% OW, oh = (i / OW) %% OH, o = (i / (OW * OH)) %% O, n = i / (OW * OH * O);
                 long long g = o / OG;
                 for (long long c = 0; c < CG; c++)
                   for (long long kh = 0; kh < KH; kh++) {
@@ -45,16 +45,16 @@ final class ConvKernels {
     static String backwardData(DType t) {
         String s = CudaTypes.storage(t);
         return kernel(t, "const " + s + "* __restrict__ dy, const " + s + "* __restrict__ w, " + s + "* __restrict__ dx", """
-                long long ww = i % W, h = (i / W) % H, ci = (i / (W * H)) % C, n = i / (W * H * C);
-                long long g = ci / CG, c = ci % CG;
+                long long ww = i %% W, h = (i / W) %% H, ci = (i / (W * H)) %% C, n = i / (W * H * C);
+                long long g = ci / CG, c = ci %% CG;
                 for (long long oo = 0; oo < OG; oo++) {
                   long long o = g * OG + oo;
                   for (long long kh = 0; kh < KH; kh++) {
                     long long th = h + PH - kh * DH;
-                    if (th < 0 || th % SH != 0 || th / SH >= OH) continue;
+                    if (th < 0 || th %% SH != 0 || th / SH >= OH) continue;
                     for (long long kw = 0; kw < KW; kw++) {
                       long long tw = ww + PW - kw * DW;
-                      if (tw < 0 || tw % SW != 0 || tw / SW >= OW) continue;
+                      if (tw < 0 || tw %% SW != 0 || tw / SW >= OW) continue;
                       acc += %s * %s;
                     }
                   }
@@ -67,7 +67,7 @@ final class ConvKernels {
     static String backwardWeights(DType t) {
         String s = CudaTypes.storage(t);
         return kernel(t, "const " + s + "* __restrict__ x, const " + s + "* __restrict__ dy, " + s + "* __restrict__ dw", """
-                long long kw = i % KW, kh = (i / KW) % KH, c = (i / (KW * KH)) % CG, o = i / (KW * KH * CG);
+                long long kw = i %% KW, kh = (i / KW) %% KH, c = (i / (KW * KH)) %% CG, o = i / (KW * KH * CG);
                 long long g = o / OG;
                 for (long long n = 0; n < N; n++)
                   for (long long oh = 0; oh < OH; oh++) {
@@ -89,7 +89,7 @@ final class ConvKernels {
         return CudaTypes.PRELUDE + "extern \"C\" __global__ void k(long long total, " + PARAMS + ", const " + s + "* __restrict__ x, int* __restrict__ y) {\n"
                 + """
                   for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < total; i += (long long) gridDim.x * blockDim.x) {
-                    long long ow = i % OW, oh = (i / OW) % OH, nc = i / (OW * OH);
+                    long long ow = i %% OW, oh = (i / OW) %% OH, nc = i / (OW * OH);
                     long long best = -1;
                     %1$s bv = 0;
                     for (long long kh = 0; kh < KH; kh++) {
