@@ -4,8 +4,10 @@ import dev.kiln.api.train.EpochLogs;
 import dev.kiln.api.train.History;
 import java.awt.BasicStroke;
 import java.awt.Color;
+import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
+import java.awt.geom.Rectangle2D;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -32,7 +34,7 @@ import org.jfree.data.xy.XYSeriesCollection;
  * Renders off-screen only, so it works on headless machines.
  */
 public final class TrainingCurves {
-    static final int WIDTH = 1200, HEIGHT = 450;
+    static final int WIDTH = 1200, HEIGHT = 480, TITLE = 36;
     private static final Color TRAIN = new Color(0x1f77b4), VALIDATION = new Color(0xff7f0e);
 
     private TrainingCurves() {}
@@ -46,8 +48,13 @@ public final class TrainingCurves {
             g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
             g.setColor(Color.WHITE);
             g.fillRect(0, 0, WIDTH, HEIGHT);
-            chart(history, title + " — loss", true).draw(g, new java.awt.geom.Rectangle2D.Double(0, 0, WIDTH / 2.0, HEIGHT));
-            chart(history, title + " — accuracy", false).draw(g, new java.awt.geom.Rectangle2D.Double(WIDTH / 2.0, 0, WIDTH / 2.0, HEIGHT));
+            // One title over both charts; each chart keeps a short one, so long titles do not wrap.
+            g.setColor(Color.DARK_GRAY);
+            g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 18));
+            int w = g.getFontMetrics().stringWidth(title);
+            g.drawString(title, Math.max(8, (WIDTH - w) / 2), 26);
+            chart(history, "loss", true).draw(g, new Rectangle2D.Double(0, TITLE, WIDTH / 2.0, HEIGHT - TITLE));
+            chart(history, "accuracy", false).draw(g, new Rectangle2D.Double(WIDTH / 2.0, TITLE, WIDTH / 2.0, HEIGHT - TITLE));
         } finally {
             g.dispose();
         }
@@ -84,6 +91,7 @@ public final class TrainingCurves {
         if (val.getItemCount() > 0) data.addSeries(val);
         JFreeChart c = ChartFactory.createXYLineChart(title, "epoch", loss ? "loss" : "accuracy", data, PlotOrientation.VERTICAL, true, false, false);
         c.setBackgroundPaint(Color.WHITE);
+        c.getTitle().setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 15));
         XYPlot plot = c.getXYPlot();
         plot.setBackgroundPaint(Color.WHITE);
         plot.setDomainGridlinePaint(new Color(0xdddddd));

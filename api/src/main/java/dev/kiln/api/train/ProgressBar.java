@@ -11,6 +11,8 @@ public final class ProgressBar implements Callback {
     private final PrintStream out;
     private final boolean redraw;
     private long lastDraw;
+    private Trainer trainer;
+    private int epoch, epochs;
 
     /** Redraws in place only when attached to a terminal; otherwise prints epoch lines only. */
     public ProgressBar() { this(System.out, System.console() != null); }
@@ -20,7 +22,13 @@ public final class ProgressBar implements Callback {
         this.redraw = redraw;
     }
 
-    @Override public void onEpochBegin(int epoch, int epochs, int steps) { lastDraw = 0; }
+    @Override public void onTrainBegin(Trainer t, int epochs) { trainer = t; }
+
+    @Override public void onEpochBegin(int epoch, int epochs, int steps) {
+        lastDraw = 0;
+        this.epoch = epoch;
+        this.epochs = epochs;
+    }
 
     @Override public void onBatchEnd(int step, int steps, double loss, double acc, long samples, double seconds) {
         if (!redraw) return;
@@ -30,8 +38,10 @@ public final class ProgressBar implements Callback {
         int width = 24, done = (int) ((long) width * step / steps);
         double rate = samples / Math.max(seconds, 1e-9);
         double eta = seconds / step * (steps - step);
-        out.printf("\r%5d/%-5d [%s%s] loss %.4f acc %.4f %,.0f samples/s ETA %s   ", step, steps,
-                "=".repeat(done), " ".repeat(width - done), loss, acc, rate, time(eta));
+        // The learning rate shows because a schedule changes it every step.
+        String lr = trainer == null ? "" : String.format(" lr %.2e", trainer.optimizer().learningRate());
+        out.printf("\repoch %d/%d %5d/%-5d [%s%s] loss %.4f acc %.4f%s %,.0f samples/s ETA %s   ", epoch, epochs, step, steps,
+                "=".repeat(done), " ".repeat(width - done), loss, acc, lr, rate, time(eta));
         out.flush();
     }
 

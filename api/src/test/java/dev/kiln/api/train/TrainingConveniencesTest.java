@@ -106,6 +106,20 @@ class TrainingConveniencesTest {
         }
     }
 
+    @Test void theProgressBarShowsEpochStepAndTheScheduledRate() {
+        var bytes = new java.io.ByteArrayOutputStream();
+        var out = new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8);
+        var opt = new Adam(1e-2).schedule(dev.kiln.api.optim.LrSchedule.constant(0.0125));
+        try (Kiln kiln = open(); Trainer t = Trainer.builder(kiln, Blobs.model()).optimizer(opt).batchSize(40)
+                .validationSplit(0.25).callback(new ProgressBar(out, true)).build()) {
+            t.fit(data, 1);
+        }
+        String s = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(s.contains("epoch 1/1     3/3"), s);
+        assertTrue(s.contains("lr 1.25e-02"), s);
+        assertTrue(s.contains("val_loss") && s.contains("samples/s") && s.contains("ETA"), s);
+    }
+
     @Test void metricsOnHandMadeLogits() {
         float[] logits = {0.1f, 0.7f, 0.2f, /* */ 0.5f, 0.5f, 0.0f, /* */ 0.3f, 0.2f, 0.1f};
         int[] labels = {2, 1, 0};
