@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * One kernel launch with its arguments fixed at compile time. The argument block lives as long as
@@ -23,6 +24,12 @@ final class KernelLaunch implements Step {
     private final List<Object> args = new ArrayList<>();
     private int gridX = 1, blockX = BLOCK, shared;
     private MemorySegment params;
+    /**
+     * The argument array as {@code void**}. It must be a PointerPointer: JavaCPP passes a plain
+     * {@code Pointer} given for a {@code void**} parameter as an out-parameter (the address of
+     * its address), which the driver rejects as an invalid value.
+     */
+    private PointerPointer<?> kernelParams;
 
     KernelLaunch(String name, CUfunc_st function) {
         this.name = name;
@@ -74,12 +81,13 @@ final class KernelLaunch implements Step {
             }
             params.setAtIndex(ValueLayout.ADDRESS, i, slot);
         }
+        kernelParams = new PointerPointer<>(new DevicePointer(params.address()));
         return this;
     }
 
     @Override public void enqueue(CudaStream stream) {
         CudaCheck.cu(cudart.cuLaunchKernel(function, gridX, 1, 1, blockX, 1, 1, shared, stream.handle(),
-                new DevicePointer(params.address()), (org.bytedeco.javacpp.Pointer) null), "cuLaunchKernel(" + name + ")");
+                kernelParams, (PointerPointer<?>) null), "cuLaunchKernel(" + name + ")");
     }
 
     private record Ptr(long address) {}
