@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Save → kill the JVM → resume: a child JVM trains on oneDNN, checkpoints at step 13 (mid epoch 2)
- * and is killed with SIGKILL; this JVM restores the file and trains to the end of epoch 3. The
+ * and is killed with SIGKILL while it writes the next checkpoint over the first; the first must
+ * survive intact. This JVM restores it and trains to the end of epoch 3. The
  * parameters must equal, bit for bit, those of a run that was never interrupted.
  */
 class KillAndResumeTest {
@@ -40,9 +41,9 @@ class KillAndResumeTest {
         try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
                 log.append(line).append('\n');
-                if (line.startsWith("SAVED")) {
-                    saved = true;
-                    child.destroyForcibly(); // SIGKILL: no shutdown hooks, no close()
+                if (line.startsWith("SAVED")) saved = true;
+                if (line.startsWith("WRITING")) {
+                    child.destroyForcibly(); // SIGKILL in the middle of the second save
                     break;
                 }
             }
@@ -52,7 +53,10 @@ class KillAndResumeTest {
         }
         assertTrue(saved, "the child never saved:\n" + log);
         assertFalse(child.exitValue() == 0, "the child was killed, not finished");
-        assertEquals(Long.toString(SAVE_AT), SafeTensorsFile.read(ckpt).metadata().get("step"));
+        assertEquals(Long.toString(SAVE_AT), SafeTensorsFile.read(ckpt).metadata().get("step"), "the first checkpoint survives the crash");
+        try (var files = java.nio.file.Files.list(dir)) {
+            assertTrue(files.anyMatch(f -> f.getFileName().toString().endsWith(".tmp")), "the kill landed mid-save: its temporary file is left");
+        }
 
         Map<String, float[]> resumed, uninterrupted;
         try (Kiln kiln = ResumeRun.open(); Trainer t = ResumeRun.trainer(kiln)) {

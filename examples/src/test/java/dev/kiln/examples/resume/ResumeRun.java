@@ -1,6 +1,7 @@
 package dev.kiln.examples.resume;
 
 import dev.kiln.api.Kiln;
+import dev.kiln.api.checkpoint.AtomicFiles;
 import dev.kiln.api.KilnConfig;
 import dev.kiln.api.data.Dataset;
 import dev.kiln.api.data.DatasetException;
@@ -16,6 +17,10 @@ import dev.kiln.api.optim.LrSchedule;
 import dev.kiln.api.train.Callback;
 import dev.kiln.api.train.Trainer;
 import dev.kiln.core.Shape;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
@@ -26,7 +31,8 @@ import java.util.stream.IntStream;
  * Fashion-MNIST images (synthetic 28x28 data where the set is not installed). 10 steps per epoch.
  *
  * <p>As a program: {@code ResumeRun CHECKPOINT STEP} trains, saves at global step STEP, prints
- * {@code SAVED} and waits to be killed.
+ * {@code SAVED}, starts overwriting the checkpoint, prints {@code WRITING} half-way through and
+ * waits there to be killed.
  */
 public final class ResumeRun {
     static final int EPOCHS = 3, BATCH = 32, EXAMPLES = 320;
@@ -65,7 +71,17 @@ public final class ResumeRun {
         return b.build();
     }
 
-    public static void main(String[] args) throws InterruptedException {
+    private static void waitForKill() {
+        while (true) {
+            try {
+                Thread.sleep(60_000);
+            } catch (InterruptedException e) {
+                Runtime.getRuntime().halt(3);
+            }
+        }
+    }
+
+    public static void main(String[] args) {
         Path ckpt = Path.of(args[0]);
         long saveAt = Long.parseLong(args[1]);
         Kiln kiln = open();
@@ -75,14 +91,18 @@ public final class ResumeRun {
                 if (t[0].steps() != saveAt) return;
                 t[0].save(ckpt);
                 System.out.println("SAVED " + saveAt);
-                System.out.flush();
-                // Wait for the parent's SIGKILL: nothing is closed or flushed, as in a real crash.
-                while (true) {
-                    try {
-                        Thread.sleep(60_000);
-                    } catch (InterruptedException e) {
-                        Runtime.getRuntime().halt(3);
-                    }
+                // Start writing the next checkpoint and die half-way: the parent's SIGKILL lands
+                // mid-save, with nothing closed or flushed, as in a real crash.
+                try {
+                    AtomicFiles.write(ckpt, ch -> {
+                        ch.write(ByteBuffer.wrap(Files.readAllBytes(ckpt), 0, 64));
+                        ch.force(true);
+                        System.out.println("WRITING");
+                        System.out.flush();
+                        waitForKill();
+                    });
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
                 }
             }
         });
