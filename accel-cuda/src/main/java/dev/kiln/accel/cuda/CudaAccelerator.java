@@ -117,7 +117,7 @@ final class CudaAccelerator implements Accelerator {
             }
             for (Node n : graph.nodes()) {
                 try {
-                    planner.plan(n);
+                    planner.planTopLevel(n);
                 } catch (CudaException e) {
                     throw new CudaException("cuda could not build " + describe(n) + ": " + e.getMessage());
                 }

@@ -28,6 +28,12 @@ final class CudaPlanner {
     private final boolean ltGelu;
     private final Map<Integer, Long> address = new HashMap<>();
     private final List<AutoCloseable> resources = new ArrayList<>();
+    private final DeviceSlots slots;
+    /** Per top-level value: readers not yet planned (graph outputs never reach zero). */
+    private final Map<Integer, Integer> pendingReads = new HashMap<>();
+    /** Per address: how many planned values live there (reshapes and aliases share). */
+    private final Map<Long, Integer> residents = new HashMap<>();
+    private int depth;
     private int nextId;
 
     CudaPlanner(CudaKernels k, CublasLtMatmul.Context lt, PrecisionPolicy precision, Graph g) {
@@ -36,11 +42,41 @@ final class CudaPlanner {
         this.precision = precision;
         this.ltGelu = "true".equalsIgnoreCase(System.getProperty("kiln.cuda.ltGelu"));
         this.nextId = Lowering.maxId(g) + 1;
+        this.slots = new DeviceSlots(k);
+        for (Node n : g.nodes()) for (Value v : n.inputs()) pendingReads.merge(v.id(), 1, Integer::sum);
+        for (Value v : g.outputs()) pendingReads.put(v.id(), Integer.MAX_VALUE);
     }
+
+    /**
+     * Plans a node of the graph itself, then frees the memory of values it read for the last time
+     * (and of outputs nobody reads). Values inside a composite's decomposition keep their memory.
+     */
+    void planTopLevel(Node n) {
+        plan(n);
+        for (Value v : new java.util.LinkedHashSet<>(n.inputs())) {
+            int left = pendingReads.merge(v.id(), -(int) n.inputs().stream().filter(v::equals).count(), Integer::sum);
+            if (left == 0) release(v);
+        }
+        for (Value v : n.outputs()) if (!pendingReads.containsKey(v.id())) release(v);
+    }
+
+    private void release(Value v) {
+        Long a = address.get(v.id());
+        if (a == null) return;
+        if (residents.merge(a, -1, Integer::sum) == 0) slots.give(a);
+    }
+
+    long allocatedBytes() { return slots.allocated(); }
 
     List<AutoCloseable> resources() { return resources; }
 
-    void bind(Value v, long a) { address.put(v.id(), a); }
+    void bind(Value v, long a) { put(v, a); }
+
+    /** Records that {@code v} lives at {@code a}. */
+    private void put(Value v, long a) {
+        address.put(v.id(), a);
+        residents.merge(a, 1, Integer::sum);
+    }
 
     long address(Value v) {
         Long a = address.get(v.id());
@@ -49,8 +85,8 @@ final class CudaPlanner {
     }
 
     private long define(Value v) {
-        long a = k.allocate(v.type().byteSize());
-        address.put(v.id(), a);
+        long a = depth == 0 ? slots.take(v.type().byteSize()) : k.allocate(v.type().byteSize());
+        put(v, a);
         return a;
     }
 
@@ -135,8 +171,13 @@ final class CudaPlanner {
         List<Value> outs = c.decompose(sub, n.inputs());
         Graph lowered = Lowering.decompose(new Graph(n.inputs(), sub.nodes(), outs), x -> false);
         nextId = Math.max(sub.nextId(), Lowering.maxId(lowered) + 1);
-        for (Node s : lowered.nodes()) plan(s);
-        for (int i = 0; i < outs.size(); i++) address.put(n.outputs().get(i).id(), address(lowered.outputs().get(i)));
+        depth++;
+        try {
+            for (Node s : lowered.nodes()) plan(s);
+        } finally {
+            depth--;
+        }
+        for (int i = 0; i < outs.size(); i++) put(n.outputs().get(i), address(lowered.outputs().get(i)));
     }
 
     // ---- contraction ------------------------------------------------------------------------
@@ -185,7 +226,7 @@ final class CudaPlanner {
         // With an activation to follow, cuBLASLt writes z and the activation kernel reads it into d.
         CublasLtMatmul plan = CublasLtMatmul.plan(lt, s, precision, address(in(n, 0)), address(in(n, 1)), inEpilogue ? d : z, address(in(n, 2)), epilogue);
         if (plan == null) return false;
-        address.put(n.output().id(), d);
+        put(n.output(), d);
         resources.add(plan);
         k.add(plan);
         if (!inEpilogue) {
@@ -307,7 +348,7 @@ final class CudaPlanner {
     }
 
     /** The output is the input's memory, reinterpreted. */
-    private void alias(Node n) { address.put(n.output().id(), address(in(n, 0))); }
+    private void alias(Node n) { put(n.output(), address(in(n, 0))); }
 
     private static Value in(Node n, int i) { return n.inputs().get(i); }
 }
