@@ -44,7 +44,7 @@ final class CudaAccelerator implements Accelerator {
         lt = new CublasLtMatmul.Context(pool);
         capabilities = new Capabilities(EnumSet.allOf(DType.class),
                 Set.of(Composite.Linear.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.SoftmaxCrossEntropy.class,
-                        Composite.AdamUpdate.class, Composite.SgdUpdate.class),
+                        Composite.SoftmaxCrossEntropyGrad.class, Composite.AdamUpdate.class, Composite.SgdUpdate.class),
                 precisions(device), NcclCollectives.available());
     }
 
@@ -78,17 +78,17 @@ final class CudaAccelerator implements Accelerator {
         return b;
     }
 
-    /** Through pinned staging memory; waits for the copy, since the staging memory is reused by the next transfer. */
+    /**
+     * Through pinned staging memory, enqueued on the stream without waiting: the copy is ordered
+     * before any later kernel, and {@code host} may be reused as soon as this returns.
+     */
     @Override public synchronized void copyIn(MemorySegment host, Buffer dst) {
         ensureOpen();
         CudaBuffer b = cuda(dst);
         long bytes = b.type().byteSize();
         if (bytes == 0) return;
         device.bind();
-        MemorySegment pinned = staging.get(bytes);
-        MemorySegment.copy(host, 0, pinned, 0, bytes);
-        stream.copy(b.address(), staging.address(), bytes, cudart.cudaMemcpyHostToDevice);
-        stream.sync();
+        staging.upload(host, b.address(), bytes, stream);
     }
 
     @Override public synchronized void download(Buffer buffer, MemorySegment host) {
@@ -97,10 +97,7 @@ final class CudaAccelerator implements Accelerator {
         long bytes = b.type().byteSize();
         if (bytes == 0) return;
         device.bind();
-        MemorySegment pinned = staging.get(bytes);
-        stream.copy(staging.address(), b.address(), bytes, cudart.cudaMemcpyDeviceToHost);
-        stream.sync();
-        MemorySegment.copy(pinned, 0, host, 0, bytes);
+        staging.download(b.address(), host, bytes, stream);
     }
 
     @Override public Executable compile(Graph graph, CompileOptions options) {

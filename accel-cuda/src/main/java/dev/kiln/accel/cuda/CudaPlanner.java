@@ -158,6 +158,13 @@ final class CudaPlanner {
             case Composite.Softmax s -> softmax(n, s.axis(), false);
             case Composite.LogSoftmax s -> softmax(n, s.axis(), true);
             case Composite.SoftmaxCrossEntropy ce -> crossEntropy(n);
+            case Composite.SoftmaxCrossEntropyGrad ce -> {
+                TensorType logits = in(n, 0).type();
+                int rows = logits.shape().dim(0), classes = logits.shape().dim(1);
+                k.add(k.launch("ce_grad_" + t.label(), SoftmaxKernels.crossEntropyGrad(t, in(n, 1).type().dtype()))
+                        .i64(rows).i64(classes).ptr(address(in(n, 0))).ptr(address(in(n, 1))).ptr(address(in(n, 2))).ptr(define(n.output()))
+                        .grid(Math.min(rows, 1 << 20), BlockReduce.threads(classes), 0));
+            }
             case Composite.AdamUpdate a -> mapAll(OptimizerKernels.adam(a, t), n);
             case Composite.SgdUpdate s -> mapAll(OptimizerKernels.sgd(s, t), n);
             default -> { return false; }

@@ -72,4 +72,33 @@ final class SoftmaxKernels {
                 }
                 """.formatted(CudaTypes.storage(t), c, CudaTypes.store(t, "r"));
     }
+
+    /**
+     * The logits' gradient of the mean cross-entropy, {@code (softmax(x) - onehot(label)) * (g / n)},
+     * one block per row: the whole backward of the loss as one kernel.
+     */
+    static String crossEntropyGrad(DType t, DType label) {
+        String c = CudaTypes.compute(t), st = CudaTypes.storage(t);
+        return CudaTypes.PRELUDE + BlockReduce.functions(c) + """
+                extern "C" __global__ void k(long long n, long long C, const %1$s* __restrict__ x, const %6$s* __restrict__ labels,
+                                             const %1$s* __restrict__ g, %1$s* __restrict__ y) {
+                  __shared__ %2$s buf[256];
+                  %2$s scale = %7$s * ((%2$s) 1 / (%2$s) n);
+                  for (long long row = blockIdx.x; row < n; row += gridDim.x) {
+                    long long base = row * C, l = (long long) labels[row];
+                    %2$s mx = %3$s;
+                    for (long long j = threadIdx.x; j < C; j += blockDim.x) { %2$s v = %4$s; if (v > mx) mx = v; }
+                    mx = block_max(mx, buf);
+                    %2$s s = 0;
+                    for (long long j = threadIdx.x; j < C; j += blockDim.x) s += %5$s(%4$s - mx);
+                    s = block_sum(s, buf);
+                    for (long long j = threadIdx.x; j < C; j += blockDim.x) {
+                      %2$s p = %5$s(%4$s - mx) / s - (j == l ? (%2$s) 1 : (%2$s) 0);
+                      y[base + j] = %8$s;
+                    }
+                  }
+                }
+                """.formatted(st, c, BlockReduce.lowest(c), CudaTypes.load(t, "x[base + j]"), CudaTypes.math(t, "exp"),
+                CudaTypes.storage(label), CudaTypes.load(t, "g[0]"), CudaTypes.store(t, "p * scale"));
+    }
 }

@@ -30,6 +30,7 @@ class CudaKernelSourcesTest {
             sources.put("logsoftmax " + t, SoftmaxKernels.softmax(t, true));
             sources.put("ce rows " + t, SoftmaxKernels.crossEntropyRows(t, DType.I64));
             sources.put("ce mean " + t, SoftmaxKernels.crossEntropyMean(t));
+            sources.put("ce grad " + t, SoftmaxKernels.crossEntropyGrad(t, DType.I32));
             sources.put("conv " + t, ConvKernels.forward(t));
             sources.put("conv bd " + t, ConvKernels.backwardData(t));
             sources.put("conv bw " + t, ConvKernels.backwardWeights(t));
