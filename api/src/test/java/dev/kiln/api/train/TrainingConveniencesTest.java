@@ -82,6 +82,18 @@ class TrainingConveniencesTest {
         }
     }
 
+    @Test void epochsCountTheWholeRunSoASecondFitContinuesIt() {
+        try (Kiln kiln = open(); Trainer t = Trainer.builder(kiln, Blobs.model()).optimizer(new Adam(1e-2)).batchSize(60)
+                .callback(new EarlyStopping(Monitor.LOSS, 5)).build()) {
+            assertEquals(2, t.fit(data, 2).epochs().size());
+            assertTrue(t.fit(data, 2).epochs().isEmpty(), "two epochs are already done");
+            History more = t.fit(data, 3);
+            assertEquals(1, more.epochs().size());
+            assertEquals(3, more.last().epoch());
+            assertEquals(6, t.steps());
+        }
+    }
+
     @Test void monitoringValidationWithoutValidationDataSaysWhatToDo() {
         try (Kiln kiln = open(); Trainer t = Trainer.builder(kiln, Blobs.model()).optimizer(new Adam(1e-2)).batchSize(32)
                 .callback(new EarlyStopping(Monitor.VAL_ACCURACY, 2)).build()) {

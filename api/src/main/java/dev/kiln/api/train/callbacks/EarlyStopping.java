@@ -55,7 +55,7 @@ public final class EarlyStopping implements Callback {
     }
 
     @Override public void onTrainEnd(History history) {
-        if (restoreBest && bestWeights != null && bestEpoch != history.last().epoch()) {
+        if (restoreBest && bestWeights != null && !history.epochs().isEmpty() && bestEpoch != history.last().epoch()) {
             ModelWeights.apply(trainer.model(), trainer.kiln(), bestWeights, null);
         }
     }
