@@ -29,6 +29,28 @@ public interface LrSchedule {
         return step -> lr * Math.pow(gamma, Math.floorDiv(step, stepSize));
     }
 
+    /** {@code lr * gamma^step}: PyTorch's {@code ExponentialLR} counted in updates. */
+    static LrSchedule exponential(double lr, double gamma) {
+        positive(lr, "learning rate");
+        if (!(gamma > 0 && gamma <= 1)) throw new IllegalArgumentException("exponential decay needs gamma in (0, 1], got " + gamma);
+        return step -> lr * Math.pow(gamma, step);
+    }
+
+    /** {@code lr} times {@code gamma} once for every milestone passed: PyTorch's {@code MultiStepLR}. */
+    static LrSchedule multiStep(double lr, long[] milestones, double gamma) {
+        positive(lr, "learning rate");
+        if (!(gamma > 0 && gamma <= 1)) throw new IllegalArgumentException("multi-step decay needs gamma in (0, 1], got " + gamma);
+        long[] m = milestones.clone();
+        for (int i = 1; i < m.length; i++) {
+            if (m[i] <= m[i - 1]) throw new IllegalArgumentException("milestones must increase, got " + java.util.Arrays.toString(milestones));
+        }
+        return step -> {
+            int passed = 0;
+            while (passed < m.length && step >= m[passed]) passed++;
+            return lr * Math.pow(gamma, passed);
+        };
+    }
+
     /**
      * Half a cosine from {@code lr} down to {@code minLr} over {@code steps} updates, then
      * {@code minLr}: PyTorch's {@code CosineAnnealingLR} with {@code T_max = steps}.

@@ -181,6 +181,19 @@ public final class Trainer implements AutoCloseable {
      * {@code data}, with the model in evaluation mode.
      */
     public Evaluation evaluate(Dataset data) {
+        EvaluateEvent ev = new EvaluateEvent();
+        ev.begin();
+        Evaluation e = evaluateAll(data);
+        if (ev.shouldCommit()) {
+            ev.samples = e.samples();
+            ev.loss = e.loss();
+            ev.accuracy = e.accuracy();
+            ev.commit();
+        }
+        return e;
+    }
+
+    private Evaluation evaluateAll(Dataset data) {
         DataLoader loader = DataLoader.builder(data, batchSize).shuffle(false).build();
         double lossSum = 0;
         long correct = 0, topCorrect = 0;

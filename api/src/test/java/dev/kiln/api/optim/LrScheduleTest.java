@@ -14,6 +14,16 @@ class LrScheduleTest {
         assertEquals(0.025, s.at(25), 1e-15);
     }
 
+    @Test void exponentialAndMultiStep() {
+        assertEquals(0.1 * Math.pow(0.9, 7), LrSchedule.exponential(0.1, 0.9).at(7), 1e-15);
+        LrSchedule m = LrSchedule.multiStep(1, new long[] {3, 5}, 0.1);
+        assertEquals(1, m.at(2));
+        assertEquals(0.1, m.at(3), 1e-15);
+        assertEquals(0.1, m.at(4), 1e-15);
+        assertEquals(0.01, m.at(5), 1e-15);
+        assertThrows(IllegalArgumentException.class, () -> LrSchedule.multiStep(1, new long[] {5, 3}, 0.1));
+    }
+
     @Test void cosineMatchesTheClosedForm() {
         LrSchedule s = LrSchedule.cosine(1.0, 100, 0.1);
         assertEquals(1.0, s.at(0), 1e-15);

@@ -23,6 +23,7 @@ class JfrEventsTest {
         try (Recording r = new Recording()) {
             r.enable("dev.kiln.TrainStep");
             r.enable("dev.kiln.CompileStep");
+            r.enable("dev.kiln.Evaluate");
             r.start();
             try (Kiln kiln = Kiln.open(KilnConfig.builder().backend("javaref").build());
                  Trainer t = Trainer.builder(kiln, Blobs.model()).optimizer(new Adam(1e-2)).batchSize(32).build()) {
@@ -41,5 +42,8 @@ class JfrEventsTest {
         assertEquals(4, compiles.size(), "train 32 and 16, evaluate 32 and 8: " + compiles);
         assertTrue(compiles.stream().allMatch(e -> e.getInt("graphNodes") > 0 && e.getString("backend").equals("javaref")));
         assertEquals(2, compiles.stream().filter(e -> e.getBoolean("training")).count());
+        List<RecordedEvent> evals = events.stream().filter(e -> e.getEventType().getName().equals("dev.kiln.Evaluate")).toList();
+        assertEquals(1, evals.size());
+        assertEquals(40, evals.getFirst().getInt("samples"));
     }
 }

@@ -94,6 +94,22 @@ class TrainingConveniencesTest {
         }
     }
 
+    @Test void reduceLrOnPlateauLowersTheRateWithoutRecompiling() {
+        // A rate far too high stalls the loss, so the plateau rule must fire.
+        var plateau = new dev.kiln.api.train.callbacks.ReduceLrOnPlateau(Monitor.LOSS, 0.5, 0, 1e-3);
+        SGD sgd = new SGD(0.5, 0.99);
+        try (Kiln kiln = open(); Trainer t = Trainer.builder(kiln, Blobs.model()).optimizer(sgd).batchSize(30).callback(plateau).build()) {
+            t.fit(data, 8);
+        }
+        assertTrue(plateau.reductions() >= 1, "no reduction");
+        assertEquals(0.5 * Math.pow(0.5, plateau.reductions()), sgd.learningRate(), 1e-12);
+        var scheduled = new Adam(1e-2).schedule(dev.kiln.api.optim.LrSchedule.constant(1e-2));
+        try (Kiln kiln = open(); Trainer t = Trainer.builder(kiln, Blobs.model()).optimizer(scheduled).callback(plateau).build()) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.fit(data, 1));
+            assertTrue(e.getMessage().contains("schedule"), e.getMessage());
+        }
+    }
+
     @Test void monitoringValidationWithoutValidationDataSaysWhatToDo() {
         try (Kiln kiln = open(); Trainer t = Trainer.builder(kiln, Blobs.model()).optimizer(new Adam(1e-2)).batchSize(32)
                 .callback(new EarlyStopping(Monitor.VAL_ACCURACY, 2)).build()) {
