@@ -138,6 +138,30 @@ class TrainerResumeTest {
         }
     }
 
+    @Test void aFreshCheckpointAndAMismatchedOptimizer() {
+        Path f = dir.resolve("fresh.safetensors");
+        Map<String, float[]> initial;
+        try (Kiln kiln = open(); Trainer t = trainer(kiln, Blobs.model())) {
+            t.save(f); // before any step: no optimizer tensors yet
+            initial = params(t.model(), kiln);
+        }
+        assertTrue(SafeTensorsFile.read(f).tensors().keySet().stream().noneMatch(k -> k.startsWith("optimizer.")));
+        try (Kiln kiln = Kiln.open(KilnConfig.builder().backend("javaref").seed(99).build()); Trainer t = trainer(kiln, Blobs.model())) {
+            t.restore(f);
+            assertEquals(0, t.steps());
+            Map<String, float[]> got = params(t.model(), kiln);
+            initial.forEach((n, v) -> assertArrayEquals(v, got.get(n), n));
+        }
+        try (Kiln kiln = open(); Trainer sgd = Trainer.builder(kiln, Blobs.model()).optimizer(new dev.kiln.api.optim.SGD(0.1, 0.9)).seed(7).build()) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> sgd.restore(f));
+            assertTrue(e.getMessage().contains("exp_avg,exp_avg_sq") && e.getMessage().contains("momentum_buffer"), e.getMessage());
+        }
+        try (Kiln kiln = open(); Trainer other = Trainer.builder(kiln, Blobs.model()).optimizer(optimizer()).seed(8).build()) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> other.restore(f));
+            assertTrue(e.getMessage().contains(".seed(7)"), e.getMessage());
+        }
+    }
+
     @Test void savingTwiceReplacesTheFileWithoutLitter() throws Exception {
         Path f = dir.resolve("c.safetensors");
         try (Kiln kiln = open(); Trainer t = trainer(kiln, Blobs.model())) {
