@@ -121,6 +121,33 @@ public abstract class Optimizer {
         }
     }
 
+    /** Updates {@link #step} has made (the compiled trainer keeps its own count). */
+    public long steps() { return steps; }
+
+    /** The state {@link #step} keeps for {@code p} ({@link #stateNames()} order), or null before its first update. */
+    public List<Tensor> state(Parameter p) {
+        List<Tensor> s = state.get(p);
+        return s == null ? null : List.copyOf(s);
+    }
+
+    /**
+     * Replaces the eager state and step count, as a checkpoint restores them: {@code state} maps
+     * each parameter to its {@link #stateSize()} tensors, shaped like it.
+     */
+    public void restoreState(Map<Parameter, List<Tensor>> restored, long steps) {
+        if (steps < 0) throw new IllegalArgumentException("steps must be >= 0, got " + steps);
+        restored.forEach((p, s) -> {
+            if (s.size() != stateSize()) throw new IllegalArgumentException(this + " keeps " + stateSize() + " state tensors per parameter, got " + s.size());
+            for (Tensor t : s) {
+                if (!t.shape().equals(p.shape())) throw new IllegalArgumentException("state of " + p + " cannot have shape " + t.shape());
+            }
+        });
+        state.values().forEach(l -> l.forEach(Tensor::close));
+        state.clear();
+        restored.forEach((p, s) -> state.put(p, new ArrayList<>(s)));
+        this.steps = steps;
+    }
+
     private List<Tensor> zeros(Kiln kiln, Tensor like) {
         List<Tensor> z = new ArrayList<>();
         for (int i = 0; i < stateSize(); i++) z.add(kiln.zeros(like.shape().dims()));
