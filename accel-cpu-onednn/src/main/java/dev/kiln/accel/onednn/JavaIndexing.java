@@ -39,6 +39,16 @@ final class JavaIndexing {
         int count = (int) idx.shape().size();
         DType it = idx.dtype(), t = updates.dtype();
         boolean floating = t.isFloating();
+        if (t == DType.F32 && inner == 1 && outer == 1) {
+            // Scalar rows (max-pool backward scatters one value per window): a tight float loop, not a block per element.
+            return (in, out) -> {
+                out[0].fill((byte) 0);
+                long[] ix = indices(in[0], it, count, dim, "scatteradd", shape, axis);
+                for (int k = 0; k < count; k++) {
+                    out[0].setAtIndex(Elements.F32, ix[k], out[0].getAtIndex(Elements.F32, ix[k]) + in[1].getAtIndex(Elements.F32, k));
+                }
+            };
+        }
         return (in, out) -> {
             out[0].fill((byte) 0);
             long[] ix = indices(in[0], it, count, dim, "scatteradd", shape, axis);
