@@ -4,49 +4,58 @@ import dev.kiln.spi.Kernel;
 import dev.kiln.spi.ir.Composite;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Optimizer updates as one pass per parameter over f32 blocks: each block of the parameter,
- * gradient and state is read once, updated and written once, with no temporaries (the
- * decomposition runs a dozen kernels per parameter). The loops are plain float loops, which the
- * JIT vectorises, so the plugin does not need the incubating Vector API module at run time.
- * Every block is read before it is written, so outputs may be the input buffers (in place).
+ * Optimizer updates as one pass per parameter: each element of the parameter, gradient and
+ * state is read once, updated in vector registers and written once, with no temporaries (the
+ * decomposition runs a dozen kernels per parameter). Written with the Vector API because the
+ * JIT does not vectorise Adam's divide-and-square-root loop on its own: it ran at ~3 ns per
+ * element, most of a seed-MLP step. Every lane is read before it is written, so outputs may be
+ * the input buffers (in place).
  */
 final class JavaOptim {
     private JavaOptim() {}
 
-    private static final int BLOCK = 2048;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     /** Inputs param, grad, m, v, lr, step; outputs param', m', v'. */
     static Kernel adam(Composite.AdamUpdate op, long size) {
         float b1 = (float) op.beta1(), b2 = (float) op.beta2(), eps = (float) op.eps(), wd = (float) op.weightDecay();
         float nb1 = (float) (1 - op.beta1()), nb2 = (float) (1 - op.beta2());
         boolean decoupled = op.decoupled() && wd != 0, coupled = !op.decoupled() && wd != 0;
-        float[] p = new float[BLOCK], g = new float[BLOCK], m = new float[BLOCK], v = new float[BLOCK];
         return new InPlace(4) {
             @Override public void run(MemorySegment[] in, MemorySegment[] out) {
                 float lr = in[4].get(ValueLayout.JAVA_FLOAT, 0), t = in[5].get(ValueLayout.JAVA_FLOAT, 0);
-                float c1 = (float) (1 - Math.pow(b1, t)), c2 = (float) (1 - Math.pow(b2, t));
-                float shrink = 1 - lr * wd;
-                for (long i = 0; i < size; i += BLOCK) {
-                    int n = (int) Math.min(BLOCK, size - i);
+                // Bias corrections folded into two scalars: p -= a * m / (sqrt(v * ic2) + eps).
+                float a = (float) (lr / (1 - Math.pow(b1, t))), ic2 = (float) (1 / (1 - Math.pow(b2, t)));
+                float shrink = decoupled ? 1 - lr * wd : 1, l2 = coupled ? wd : 0;
+                long bound = size - size % F.length();
+                long i = 0;
+                for (; i < bound; i += F.length()) {
                     long at = i * 4;
-                    MemorySegment.copy(in[0], ValueLayout.JAVA_FLOAT, at, p, 0, n);
-                    MemorySegment.copy(in[1], ValueLayout.JAVA_FLOAT, at, g, 0, n);
-                    MemorySegment.copy(in[2], ValueLayout.JAVA_FLOAT, at, m, 0, n);
-                    MemorySegment.copy(in[3], ValueLayout.JAVA_FLOAT, at, v, 0, n);
-                    if (decoupled) for (int k = 0; k < n; k++) p[k] *= shrink;
-                    if (coupled) for (int k = 0; k < n; k++) g[k] += p[k] * wd;
-                    for (int k = 0; k < n; k++) {
-                        float mk = m[k] * b1 + g[k] * nb1;
-                        float vk = v[k] * b2 + g[k] * g[k] * nb2;
-                        m[k] = mk;
-                        v[k] = vk;
-                        p[k] -= mk / c1 / ((float) Math.sqrt(vk / c2) + eps) * lr;
-                    }
-                    MemorySegment.copy(p, 0, out[0], ValueLayout.JAVA_FLOAT, at, n);
-                    MemorySegment.copy(m, 0, out[1], ValueLayout.JAVA_FLOAT, at, n);
-                    MemorySegment.copy(v, 0, out[2], ValueLayout.JAVA_FLOAT, at, n);
+                    FloatVector p = FloatVector.fromMemorySegment(F, in[0], at, ORDER).mul(shrink);
+                    FloatVector g = FloatVector.fromMemorySegment(F, in[1], at, ORDER);
+                    if (coupled) g = p.mul(l2).add(g);
+                    FloatVector m = FloatVector.fromMemorySegment(F, in[2], at, ORDER).mul(b1).add(g.mul(nb1));
+                    FloatVector v = FloatVector.fromMemorySegment(F, in[3], at, ORDER).mul(b2).add(g.mul(g).mul(nb2));
+                    FloatVector step = m.mul(a).div(v.mul(ic2).sqrt().add(eps));
+                    p.sub(step).intoMemorySegment(out[0], at, ORDER);
+                    m.intoMemorySegment(out[1], at, ORDER);
+                    v.intoMemorySegment(out[2], at, ORDER);
+                }
+                for (; i < size; i++) {
+                    long at = i * 4;
+                    float p = in[0].get(ValueLayout.JAVA_FLOAT, at) * shrink, g = in[1].get(ValueLayout.JAVA_FLOAT, at);
+                    if (coupled) g += p * l2;
+                    float m = in[2].get(ValueLayout.JAVA_FLOAT, at) * b1 + g * nb1;
+                    float v = in[3].get(ValueLayout.JAVA_FLOAT, at) * b2 + g * g * nb2;
+                    out[0].set(ValueLayout.JAVA_FLOAT, at, p - m * a / ((float) Math.sqrt(v * ic2) + eps));
+                    out[1].set(ValueLayout.JAVA_FLOAT, at, m);
+                    out[2].set(ValueLayout.JAVA_FLOAT, at, v);
                 }
             }
         };
@@ -56,23 +65,29 @@ final class JavaOptim {
     static Kernel sgd(Composite.SgdUpdate op, long size) {
         float mom = (float) op.momentum(), wd = (float) op.weightDecay();
         boolean nesterov = op.nesterov();
-        float[] p = new float[BLOCK], g = new float[BLOCK], v = new float[BLOCK];
         return new InPlace(3) {
             @Override public void run(MemorySegment[] in, MemorySegment[] out) {
                 float lr = in[3].get(ValueLayout.JAVA_FLOAT, 0);
-                for (long i = 0; i < size; i += BLOCK) {
-                    int n = (int) Math.min(BLOCK, size - i);
+                long bound = size - size % F.length();
+                long i = 0;
+                for (; i < bound; i += F.length()) {
                     long at = i * 4;
-                    MemorySegment.copy(in[0], ValueLayout.JAVA_FLOAT, at, p, 0, n);
-                    MemorySegment.copy(in[1], ValueLayout.JAVA_FLOAT, at, g, 0, n);
-                    MemorySegment.copy(in[2], ValueLayout.JAVA_FLOAT, at, v, 0, n);
-                    if (wd != 0) for (int k = 0; k < n; k++) g[k] += p[k] * wd;
-                    if (mom == 0) System.arraycopy(g, 0, v, 0, n);
-                    else for (int k = 0; k < n; k++) v[k] = v[k] * mom + g[k];
-                    if (nesterov) for (int k = 0; k < n; k++) p[k] -= (g[k] + v[k] * mom) * lr;
-                    else for (int k = 0; k < n; k++) p[k] -= v[k] * lr;
-                    MemorySegment.copy(p, 0, out[0], ValueLayout.JAVA_FLOAT, at, n);
-                    MemorySegment.copy(v, 0, out[1], ValueLayout.JAVA_FLOAT, at, n);
+                    FloatVector p = FloatVector.fromMemorySegment(F, in[0], at, ORDER);
+                    FloatVector g = FloatVector.fromMemorySegment(F, in[1], at, ORDER);
+                    if (wd != 0) g = p.mul(wd).add(g);
+                    FloatVector v = mom == 0 ? g : FloatVector.fromMemorySegment(F, in[2], at, ORDER).mul(mom).add(g);
+                    FloatVector step = nesterov ? v.mul(mom).add(g) : v;
+                    p.sub(step.mul(lr)).intoMemorySegment(out[0], at, ORDER);
+                    v.intoMemorySegment(out[1], at, ORDER);
+                }
+                for (; i < size; i++) {
+                    long at = i * 4;
+                    float p = in[0].get(ValueLayout.JAVA_FLOAT, at), g = in[1].get(ValueLayout.JAVA_FLOAT, at);
+                    if (wd != 0) g += p * wd;
+                    float v = mom == 0 ? g : in[2].get(ValueLayout.JAVA_FLOAT, at) * mom + g;
+                    float step = nesterov ? g + v * mom : v;
+                    out[0].set(ValueLayout.JAVA_FLOAT, at, p - step * lr);
+                    out[1].set(ValueLayout.JAVA_FLOAT, at, v);
                 }
             }
         };
