@@ -27,6 +27,13 @@ final class SequentialExecutable implements Executable {
     private final HostBuffer[] staging;
     private final boolean[] staged;
     private boolean closed;
+    private final long[] nanos;
+
+    /**
+     * {@code -Dkiln.profile=true} times every kernel and prints a table per executable at exit:
+     * the plugin-independent counterpart of ONEDNN_VERBOSE, for finding where a step's time goes.
+     */
+    private static final boolean PROFILE = Boolean.getBoolean("kiln.profile");
 
     SequentialExecutable(Graph graph, List<Kernel> kernels) {
         this.graph = graph;
@@ -43,6 +50,24 @@ final class SequentialExecutable implements Executable {
         }
         staging = new HostBuffer[graph.outputs().size()];
         staged = new boolean[graph.outputs().size()];
+        nanos = PROFILE ? new long[this.kernels.length + 1] : null;
+        if (PROFILE) Runtime.getRuntime().addShutdownHook(new Thread(this::printProfile));
+    }
+
+    private void printProfile() {
+        long runs = nanos[kernels.length];
+        if (runs < 100) return;
+        long total = 0;
+        for (int i = 0; i < kernels.length; i++) total += nanos[i];
+        StringBuilder sb = new StringBuilder(String.format("kiln.profile: %d nodes, %d runs, %.1f us per run%n", kernels.length, runs, total / 1e3 / runs));
+        Integer[] order = new Integer[kernels.length];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        java.util.Arrays.sort(order, (a, b) -> Long.compare(nanos[b], nanos[a]));
+        for (int k = 0; k < Math.min(12, order.length); k++) {
+            int i = order[k];
+            sb.append(String.format("  %8.1f us  %s%n", nanos[i] / 1e3 / runs, graph.nodes().get(i)));
+        }
+        System.err.print(sb);
     }
 
     @Override public List<Buffer> run(List<Buffer> inputs) {
@@ -73,8 +98,15 @@ final class SequentialExecutable implements Executable {
             int[] is = plan.inSlots[i], os = plan.outSlots[i];
             for (int j = 0; j < is.length; j++) ins[i][j] = seg[is[j]];
             for (int j = 0; j < os.length; j++) outs[i][j] = seg[os[j]];
-            kernels[i].run(ins[i], outs[i]);
+            if (PROFILE) {
+                long t0 = System.nanoTime();
+                kernels[i].run(ins[i], outs[i]);
+                nanos[i] += System.nanoTime() - t0;
+            } else {
+                kernels[i].run(ins[i], outs[i]);
+            }
         }
+        if (PROFILE) nanos[kernels.length]++;
         // Outputs that are graph inputs first (they read inputs a staged output may overwrite), then staged ones, then repeats.
         for (int j = 0; j < outputs.size(); j++) {
             int s = plan.outputSlots[j];

@@ -33,12 +33,13 @@ final class OneDnnEngine implements AutoCloseable {
         }
     }
 
-    /** Called before each execution so the configured thread count holds on whichever thread runs. */
-    void enter() {
+    /** Called before each execution so the thread count ({@code cap} if positive, at most the configured one) holds on whichever thread runs. */
+    void enter(int cap) {
+        int want = cap > 0 ? Math.min(cap, threads) : threads;
         int[] set = THREADS_SET.get();
-        if (set[0] != threads) {
-            OneDnnNative.setThreads(threads);
-            set[0] = threads;
+        if (set[0] != want) {
+            OneDnnNative.setThreads(want);
+            set[0] = want;
         }
     }
 

@@ -25,6 +25,15 @@ final class OneDnnPrimitive implements Kernel, AutoCloseable {
     private final dnnl_exec_arg_t args;
     private final int inputs;
     private final Handle handle = new Handle();
+    /** 1 for small primitives, else 0 (the engine's thread count). */
+    private final int threadCap;
+
+    /**
+     * Below this many bytes of operands a primitive runs on the calling thread alone: waking
+     * OpenMP's workers costs more than they save (a 32x784x128 matmul took 72 us on one thread
+     * and 130 us on two here), and the second core stays free for batch preparation.
+     */
+    private static final long SMALL_BYTES = Long.getLong("kiln.onednn.smallBytes", 2L << 20);
 
     /**
      * Creates the primitive from {@code pd} (destroyed here whatever happens) and binds {@code argKinds[i]}
@@ -36,6 +45,9 @@ final class OneDnnPrimitive implements Kernel, AutoCloseable {
         this.inputs = inputs;
         this.memories = new dnnl_memory[argKinds.length];
         this.args = new dnnl_exec_arg_t(argKinds.length);
+        long bytes = 0;
+        for (dnnl_memory_desc md : mds) bytes += dnnl_memory_desc_get_size(md);
+        this.threadCap = bytes < SMALL_BYTES ? 1 : 0;
         try {
             check(dnnl_primitive_create(primitive, pd), what);
             for (int i = 0; i < argKinds.length; i++) {
@@ -56,7 +68,7 @@ final class OneDnnPrimitive implements Kernel, AutoCloseable {
     @Override public void run(MemorySegment[] in, MemorySegment[] out) {
         // Executables may outlive their accelerator; a freed primitive must fail in Java, not crash the JVM.
         if (primitive.isNull()) throw new IllegalStateException("onednn accelerator is closed; cannot run " + what);
-        engine.enter();
+        engine.enter(threadCap);
         for (int i = 0; i < memories.length; i++) {
             MemorySegment s = i < inputs ? in[i] : out[i - inputs];
             handle.at(s.address());
