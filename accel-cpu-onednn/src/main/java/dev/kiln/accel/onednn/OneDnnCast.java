@@ -1,13 +1,8 @@
 package dev.kiln.accel.onednn;
 
-import static dev.kiln.accel.onednn.OneDnnNative.check;
-import static org.bytedeco.dnnl.global.dnnl.*;
-
 import dev.kiln.core.DType;
 import dev.kiln.spi.Kernel;
 import dev.kiln.spi.ir.TensorType;
-import org.bytedeco.dnnl.dnnl_memory_desc;
-import org.bytedeco.dnnl.dnnl_primitive_desc;
 
 /**
  * f32 to bf16 and back as a oneDNN reorder between two dense layouts of different data type:
@@ -24,13 +19,6 @@ final class OneDnnCast {
 
     static Kernel create(OneDnnEngine e, String what, TensorType in, TensorType out) {
         long[] flat = {in.shape().size()};
-        dnnl_memory_desc src = OneDnnNative.desc(in.dtype(), flat), dst = OneDnnNative.desc(out.dtype(), flat);
-        try {
-            dnnl_primitive_desc pd = new dnnl_primitive_desc();
-            check(dnnl_reorder_primitive_desc_create(pd, src, e.engine, dst, e.engine, null), what);
-            return new OneDnnPrimitive(e, what, pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_DST}, new dnnl_memory_desc[] {src, dst}, 1);
-        } finally {
-            OneDnnNative.destroy(src, dst);
-        }
+        return OneDnnReorder.reorder(e, what, OneDnnNative.desc(in.dtype(), flat), OneDnnNative.desc(out.dtype(), flat));
     }
 }

@@ -23,7 +23,11 @@ final class OneDnnReorder {
         long[] strides = new long[dims.length];
         for (int i = 0; i < perm.size(); i++) strides[i] = inStrides[perm.get(i)];
         if (perm.isEmpty()) strides[0] = 1;
-        dnnl_memory_desc src = OneDnnNative.desc(in.dtype(), dims, strides), dst = OneDnnNative.desc(out.dtype(), dims);
+        return reorder(e, what, OneDnnNative.desc(in.dtype(), dims, strides), OneDnnNative.desc(out.dtype(), dims));
+    }
+
+    /** A reorder from {@code src} to {@code dst} (layout, data type or both); destroys both descriptors. */
+    static Kernel reorder(OneDnnEngine e, String what, dnnl_memory_desc src, dnnl_memory_desc dst) {
         try {
             dnnl_primitive_desc pd = new dnnl_primitive_desc();
             check(dnnl_reorder_primitive_desc_create(pd, src, e.engine, dst, e.engine, null), what);
