@@ -16,7 +16,6 @@ public final class Tracer {
     private final Graph.Builder builder;
     private final Map<Object, Value> captured = new IdentityHashMap<>();
     private final List<Object> capturedOwners = new ArrayList<>();
-    private final List<Buffer> capturedBuffers = new ArrayList<>();
 
     public Tracer() { this(Graph.builder()); }
 
@@ -29,15 +28,12 @@ public final class Tracer {
     public Value capture(Object owner, Buffer buffer) {
         return captured.computeIfAbsent(owner, o -> {
             capturedOwners.add(o);
-            capturedBuffers.add(buffer);
             return builder.input(buffer.type());
         });
     }
 
     /** Captured tensors, in order of first use. */
     public List<Object> capturedOwners() { return List.copyOf(capturedOwners); }
-
-    public List<Buffer> capturedBuffers() { return List.copyOf(capturedBuffers); }
 
     public Value capturedValue(Object owner) { return captured.get(owner); }
 }
