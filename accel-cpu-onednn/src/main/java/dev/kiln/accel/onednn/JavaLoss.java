@@ -34,6 +34,7 @@ final class JavaLoss {
     /** {@code (softmax(row) - onehot(label)) * g / n}. */
     static Kernel backward(int n, int c, DType labels) {
         float[] row = new float[c];
+        double[] e = new double[c];
         return (in, out) -> {
             double scale = in[2].get(ValueLayout.JAVA_FLOAT, 0) * (double) (1f / n);
             for (int i = 0; i < n; i++) {
@@ -42,9 +43,10 @@ final class JavaLoss {
                 double max = Double.NEGATIVE_INFINITY;
                 for (int j = 0; j < c; j++) max = Math.max(max, row[j]);
                 double sum = 0;
-                for (int j = 0; j < c; j++) sum += Math.exp(row[j] - max);
+                for (int j = 0; j < c; j++) sum += e[j] = Math.exp(row[j] - max);
                 long label = label(in[1], labels, i);
-                for (int j = 0; j < c; j++) row[j] = (float) ((Math.exp(row[j] - max) / sum - (j == label ? 1 : 0)) * scale);
+                double inv = 1 / sum;
+                for (int j = 0; j < c; j++) row[j] = (float) ((e[j] * inv - (j == label ? 1 : 0)) * scale);
                 MemorySegment.copy(row, 0, out[0], ValueLayout.JAVA_FLOAT, at, c);
             }
         };
