@@ -2,7 +2,7 @@
 # Packs what the GPU machine needs into .device/ (git-ignored, under the device tool's 64 MiB):
 # a jlinked JRE, the test and example class path (linux-x86_64 natives, no -redist), the JUnit
 # console launcher, Fashion-MNIST, and run.sh. Run from the repository root after
-#   ./mvnw -q -pl accel-cuda,examples -am install -DskipTests && ./mvnw -q -pl accel-cuda test-compile
+#   ./mvnw -q -pl accel-cuda,examples,bench -am install -DskipTests && ./mvnw -q -pl accel-cuda test-compile
 set -euo pipefail
 J=${JAVA25:-/usr/lib/jvm/temurin-25-jdk-amd64}
 rm -rf .device && mkdir -p .device/lib .device/data/fashion-mnist
@@ -22,6 +22,9 @@ rm -rf /tmp/kiln-slim && mkdir /tmp/kiln-slim && (cd /tmp/kiln-slim && unzip -q 
   && find . -name '*.so' | grep -vE 'jnicudart|jnicublas|jninvrtc|jninccl' | xargs rm -f \
   && zip -q -r -9 "$OLDPWD/.device/lib/$(basename "$CUDA_NATIVE")" .) && rm -rf /tmp/kiln-slim
 cp accel-cuda/target/kiln-accel-cuda-*.jar examples/target/kiln-examples-*.jar .device/lib/
+# The GPT benchmark (gpt.sh): Kiln's side from the bench jar, PyTorch's from bench/gpt_torch.py.
+if ls bench/target/kiln-bench-*.jar > /dev/null 2>&1; then cp bench/target/kiln-bench-*.jar .device/lib/; fi
+cp bench/gpt_torch.py accel-cuda/gpu/gpt.sh .device/
 cp -r accel-cuda/target/test-classes .device/test-classes
 ./mvnw -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.1 -DoutputDirectory=.device
 cp "${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}"/*.gz .device/data/fashion-mnist/
