@@ -104,6 +104,7 @@ final class CudaAccelerator implements Accelerator {
         ensureOpen();
         device.bind();
         for (Node n : graph.nodes()) validate(n);
+        if (options.fusion() && !"false".equalsIgnoreCase(System.getProperty("kiln.cuda.chains"))) graph = CudaChainFusion.fuse(graph);
         CudaKernels kernels = new CudaKernels(modules, pool, device.multiprocessors());
         try {
             CudaPlanner planner = new CudaPlanner(kernels, lt, options.precision(), graph);

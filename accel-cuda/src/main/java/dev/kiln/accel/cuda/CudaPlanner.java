@@ -94,6 +94,7 @@ final class CudaPlanner {
         switch (n.op()) {
             case Primitive p -> primitive(p, n);
             case Composite c -> { if (!composite(c, n)) decompose(c, n); }
+            case CudaChain c -> mapAll(c.kernel(), n);
             case dev.kiln.spi.ir.Fused f -> throw new IllegalArgumentException("cuda cannot run another plugin's fused op " + f.opName());
         }
     }
