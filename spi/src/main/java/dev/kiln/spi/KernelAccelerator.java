@@ -49,6 +49,7 @@ public abstract class KernelAccelerator implements Accelerator {
     protected Graph fuse(Graph lowered, CompileOptions options) { return lowered; }
 
     @Override public Executable compile(Graph graph, CompileOptions options) {
+        for (Node n : graph.nodes()) n.checkTypes();
         // Native composites are fusion too: with fusion off everything runs as primitives, so the two can be compared.
         Graph lowered = Lowering.decompose(graph, c -> options.fusion() && capabilities().isNative(c));
         if (options.fusion()) lowered = fuse(lowered, options);

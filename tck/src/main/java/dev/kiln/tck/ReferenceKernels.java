@@ -25,17 +25,7 @@ public final class ReferenceKernels {
     public static Kernel kernel(Node node) {
         List<TensorType> inTypes = new ArrayList<>();
         for (Value v : node.inputs()) inTypes.add(v.type());
-        List<TensorType> outTypes = new ArrayList<>();
-        for (Value v : node.outputs()) outTypes.add(v.type());
-        List<TensorType> inferred;
-        try {
-            inferred = node.op().infer(inTypes);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("in node " + node + ": " + e.getMessage(), e);
-        }
-        if (!inferred.equals(outTypes)) {
-            throw new IllegalArgumentException(node.op().opName() + ": node " + node + " declares outputs " + outTypes + " but the op produces " + inferred);
-        }
+        node.checkTypes();
         if (node.op() instanceof Primitive.RandomUniform r) {
             // The seed is read as a long: i64 seeds above 2^53 do not survive a trip through double.
             return (in, out) -> HostData.write(Reference.randomUniform(in[0].get(ValueLayout.JAVA_LONG_UNALIGNED, 0), r.type()), r.type(), out[0]);
@@ -44,7 +34,7 @@ public final class ReferenceKernels {
             List<double[]> args = new ArrayList<>(in.length);
             for (int i = 0; i < in.length; i++) args.add(HostData.read(in[i], inTypes.get(i)));
             List<double[]> results = Reference.evalNode(node.op(), inTypes, args);
-            for (int i = 0; i < out.length; i++) HostData.write(results.get(i), outTypes.get(i), out[i]);
+            for (int i = 0; i < out.length; i++) HostData.write(results.get(i), node.outputs().get(i).type(), out[i]);
         };
     }
 

@@ -59,8 +59,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
     }
 
     @Override protected Kernel kernel(Node node, CompileOptions options) {
-        String what = describe(node);
-        validate(node, what);
+        String what = node.describe();
         try {
             return switch (node.op()) {
                 case Primitive p -> primitive(p, node, what);
@@ -156,15 +155,6 @@ final class OneDnnAccelerator extends KernelAccelerator {
         return JavaWindows.conv(op, win, groups, xt, wt, in(n, 0), in(n, 1), n.output().type());
     }
 
-    /** Kernels trust the node's types to size native memory, so a node whose outputs disagree with its op is refused. */
-    private static void validate(Node n, String what) {
-        List<TensorType> declared = n.outputs().stream().map(Value::type).toList();
-        List<TensorType> inferred = n.op().infer(n.inputs().stream().map(Value::type).toList());
-        if (!declared.equals(inferred)) {
-            throw new IllegalArgumentException(n.op().opName() + ": node " + what + " declares outputs " + declared + " but its inputs give " + inferred);
-        }
-    }
-
     /** oneDNN takes the node when every tensor it touches is a non-empty f32 tensor. */
     private static boolean nativeF32(Node n) {
         for (Value v : n.inputs()) if (v.type().dtype() != DType.F32 || v.type().shape().size() == 0) return false;
@@ -179,15 +169,6 @@ final class OneDnnAccelerator extends KernelAccelerator {
     }
 
     private static TensorType in(Node n, int i) { return n.inputs().get(i).type(); }
-
-    /** The op and its operand types, for error messages: {@code matmul(f32[2, 3], f32[3, 4]) -> f32[2, 4]}. */
-    private static String describe(Node n) {
-        StringBuilder sb = new StringBuilder(n.op().toString()).append('(');
-        for (int i = 0; i < n.inputs().size(); i++) sb.append(i == 0 ? "" : ", ").append(n.inputs().get(i).type());
-        sb.append(") -> ");
-        for (int i = 0; i < n.outputs().size(); i++) sb.append(i == 0 ? "" : ", ").append(n.outputs().get(i).type());
-        return sb.toString();
-    }
 
     @Override public void close() { engine.close(); }
 }

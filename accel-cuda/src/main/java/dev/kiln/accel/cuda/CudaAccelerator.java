@@ -103,7 +103,7 @@ final class CudaAccelerator implements Accelerator {
     @Override public Executable compile(Graph graph, CompileOptions options) {
         ensureOpen();
         device.bind();
-        for (Node n : graph.nodes()) validate(n);
+        for (Node n : graph.nodes()) n.checkTypes();
         if (options.fusion() && !"false".equalsIgnoreCase(System.getProperty("kiln.cuda.chains"))) graph = CudaChainFusion.fuse(graph);
         CudaKernels kernels = new CudaKernels(modules, pool, device.multiprocessors());
         try {
@@ -117,7 +117,7 @@ final class CudaAccelerator implements Accelerator {
                 try {
                     planner.planTopLevel(n);
                 } catch (CudaException e) {
-                    throw new CudaException("cuda could not build " + describe(n) + ": " + e.getMessage());
+                    throw new CudaException("cuda could not build " + n.describe() + ": " + e.getMessage());
                 }
             }
             long[] outputs = graph.outputs().stream().mapToLong(planner::address).toArray();
@@ -136,23 +136,6 @@ final class CudaAccelerator implements Accelerator {
     @Override public byte[] newCollectiveGroupId() { return NcclCollectives.newGroupId(); }
 
     /** Kernels trust the node's types to size device memory, so a node whose outputs disagree with its op is refused. */
-    private static void validate(Node n) {
-        List<TensorType> declared = n.outputs().stream().map(Value::type).toList();
-        List<TensorType> inferred = n.op().infer(n.inputs().stream().map(Value::type).toList());
-        if (!declared.equals(inferred)) {
-            throw new IllegalArgumentException(n.op().opName() + ": node " + describe(n) + " declares outputs " + declared + " but its inputs give " + inferred);
-        }
-    }
-
-    /** {@code matmul(f32[2, 3], f32[3, 4]) -> f32[2, 4]}, for messages. */
-    private static String describe(Node n) {
-        StringBuilder sb = new StringBuilder(n.op().toString()).append('(');
-        for (int i = 0; i < n.inputs().size(); i++) sb.append(i == 0 ? "" : ", ").append(n.inputs().get(i).type());
-        sb.append(") -> ");
-        for (int i = 0; i < n.outputs().size(); i++) sb.append(i == 0 ? "" : ", ").append(n.outputs().get(i).type());
-        return sb.toString();
-    }
-
     CudaBuffer cuda(Buffer b) {
         if (b instanceof CudaBuffer c && c.belongsTo(pool)) return c;
         throw new IllegalArgumentException("buffer " + b.type() + " does not belong to this cuda accelerator");
