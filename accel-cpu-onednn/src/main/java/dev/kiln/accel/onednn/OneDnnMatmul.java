@@ -40,15 +40,7 @@ final class OneDnnMatmul {
         dnnl_memory_desc bias = desc(t, new long[] {1, o});
         dnnl_memory_desc dst = desc(t, new long[] {n, o});
         dnnl_primitive_attr attr = activation(op.activation(), what);
-        try {
-            dnnl_primitive_desc pd = new dnnl_primitive_desc();
-            check(dnnl_matmul_primitive_desc_create(pd, e.engine, src, wei, bias, dst, attr), what);
-            return new OneDnnPrimitive(e, what, pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
-                    new dnnl_memory_desc[] {src, wei, bias, dst}, 3);
-        } finally {
-            OneDnnNative.destroy(src, wei, bias, dst);
-            if (attr != null) dnnl_primitive_attr_destroy(attr);
-        }
+        return withBias(e, what, src, wei, bias, dst, attr);
     }
 
     /** {@code act(op(a) @ op(b) + bias)} for rank-2 operands, bias of n elements: a fused matmul with bias and post-op. */
@@ -57,6 +49,12 @@ final class OneDnnMatmul {
         dnnl_memory_desc bias = desc(out.dtype(), new long[] {1, out.shape().dim(1)});
         dnnl_memory_desc dst = desc(out.dtype(), OneDnnNative.dims(out.shape()));
         dnnl_primitive_attr attr = activation(op.activation(), what);
+        return withBias(e, what, src, wei, bias, dst, attr);
+    }
+
+    /** A matmul with a bias (and the attribute's post-op); destroys the descriptors and the attribute. */
+    private static Kernel withBias(OneDnnEngine e, String what, dnnl_memory_desc src, dnnl_memory_desc wei, dnnl_memory_desc bias,
+                                   dnnl_memory_desc dst, dnnl_primitive_attr attr) {
         try {
             dnnl_primitive_desc pd = new dnnl_primitive_desc();
             check(dnnl_matmul_primitive_desc_create(pd, e.engine, src, wei, bias, dst, attr), what);

@@ -61,15 +61,7 @@ record MapKernel(String name, List<DType> inputs, List<DType> outputs, String bo
         }
     }
 
-    static long[] rowMajor(int[] dims) {
-        long[] s = new long[dims.length];
-        long acc = 1;
-        for (int i = dims.length - 1; i >= 0; i--) {
-            s[i] = acc;
-            acc *= dims[i];
-        }
-        return s;
-    }
+    static long[] rowMajor(int[] dims) { return dev.kiln.core.Shape.of(dims).strides(); }
 
     /** A launch of this kernel over {@code dims} with the given views (outputs first, in order). */
     KernelLaunch launch(CudaKernels k, int[] dims, List<View> outs, List<View> ins, double s0, long q0, long q1) {
