@@ -27,6 +27,7 @@ final class CudaGraphExecutable implements Executable {
     private final long[] inputSlots, outputs;
     private CUgraph_st cudaGraph;
     private CUgraphExec_st exec;
+    private final StepProfiler profiler;
     private boolean closed;
 
     CudaGraphExecutable(CudaAccelerator acc, Graph graph, CudaKernels kernels, List<AutoCloseable> resources, long[] inputSlots, long[] outputs) {
@@ -36,7 +37,8 @@ final class CudaGraphExecutable implements Executable {
         this.resources = resources;
         this.inputSlots = inputSlots;
         this.outputs = outputs;
-        if (!kernels.steps().isEmpty() && !"false".equalsIgnoreCase(System.getProperty("kiln.cuda.graphs"))) capture();
+        this.profiler = StepProfiler.ENABLED ? new StepProfiler(kernels.labels()) : null;
+        if (!kernels.steps().isEmpty() && profiler == null && !"false".equalsIgnoreCase(System.getProperty("kiln.cuda.graphs"))) capture();
     }
 
     /** Records the steps into a CUDA graph without running them; on failure the steps run directly. */
@@ -95,6 +97,7 @@ final class CudaGraphExecutable implements Executable {
             stream.copy(inputSlots[i], b.address(), want.byteSize(), cudart.cudaMemcpyDeviceToDevice);
         }
         if (exec != null) CudaCheck.rt(cudart.cudaGraphLaunch(exec, stream.handle()), "cudaGraphLaunch");
+        else if (profiler != null) profiler.run(kernels.steps(), stream);
         else for (Step s : kernels.steps()) s.enqueue(stream);
         if (outs.size() != outputs.length) throw new IllegalArgumentException("executable has " + outputs.length + " outputs, got " + outs.size() + " buffers");
         for (int i = 0; i < outputs.length; i++) {

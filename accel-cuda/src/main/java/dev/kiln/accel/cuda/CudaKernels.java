@@ -14,6 +14,8 @@ final class CudaKernels {
     private final int multiprocessors;
     private final Arena arena = Arena.ofShared();
     private final List<Step> steps = new ArrayList<>();
+    private final List<String> labels = new ArrayList<>();
+    private String label = "";
     private final List<Long> owned = new ArrayList<>();
 
     CudaKernels(CudaModules modules, CudaMemoryPool pool, int multiprocessors) {
@@ -27,9 +29,17 @@ final class CudaKernels {
     /** A launch of the kernel {@code k} in {@code source}, compiled (or found in the cache) now. */
     KernelLaunch launch(String name, String source) { return new KernelLaunch(name, modules.kernel(name, source)); }
 
-    void add(KernelLaunch l) { steps.add(l.seal(arena)); }
+    void add(KernelLaunch l) { add((Step) l.seal(arena)); }
 
-    void add(Step s) { steps.add(s); }
+    void add(Step s) {
+        steps.add(s);
+        labels.add(label);
+    }
+
+    /** Names the IR node the following steps belong to, for {@link StepProfiler}. */
+    void label(String l) { label = l; }
+
+    List<String> labels() { return labels; }
 
     /** Device memory owned by the executable, freed when it closes. */
     long allocate(long bytes) {

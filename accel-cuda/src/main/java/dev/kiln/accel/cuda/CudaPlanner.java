@@ -91,6 +91,7 @@ final class CudaPlanner {
     }
 
     void plan(Node n) {
+        if (depth == 0) k.label(n.op() + " -> " + n.outputs().getFirst().type());
         switch (n.op()) {
             case Primitive p -> primitive(p, n);
             case Composite c -> { if (!composite(c, n)) decompose(c, n); }

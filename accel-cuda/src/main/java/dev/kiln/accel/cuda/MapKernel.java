@@ -15,8 +15,16 @@ import java.util.List;
  */
 record MapKernel(String name, List<DType> inputs, List<DType> outputs, String body) {
 
-    String source() {
+    /**
+     * The kernel's source. Index arithmetic runs in {@code unsigned int} unless {@code wide}: a GPU
+     * has no 64-bit divider, and the per-axis division of a 64-bit index cost more than the memory
+     * traffic of most of these kernels. Rank 1 (every operand contiguous or scalar after merging
+     * axes) needs no division at all.
+     */
+    String source(boolean wide) {
+        String ix = wide ? "long long" : "unsigned int";
         StringBuilder sb = new StringBuilder(CudaTypes.PRELUDE);
+        sb.append("typedef ").append(ix).append(" IX;\n");
         sb.append("extern \"C\" __global__ void k(long long n, int rank, Dims dims, double s0, long long q0, long long q1");
         for (int j = 0; j < outputs.size(); j++) {
             sb.append(", ").append(CudaTypes.storage(outputs.get(j))).append("* __restrict__ out").append(j)
@@ -26,14 +34,16 @@ record MapKernel(String name, List<DType> inputs, List<DType> outputs, String bo
             sb.append(", const ").append(CudaTypes.storage(inputs.get(j))).append("* __restrict__ in").append(j)
                     .append(", long long io").append(j).append(", Dims is").append(j);
         }
-        sb.append(") {\n  for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {\n");
-        sb.append("    long long rem = i");
-        for (int j = 0; j < outputs.size(); j++) sb.append(", po").append(j).append(" = oo").append(j);
-        for (int j = 0; j < inputs.size(); j++) sb.append(", pi").append(j).append(" = io").append(j);
-        sb.append(";\n    for (int d = rank - 1; d >= 0; d--) {\n      long long c = rem % dims.d[d];\n      rem /= dims.d[d];\n");
-        for (int j = 0; j < outputs.size(); j++) sb.append("      po").append(j).append(" += c * os").append(j).append(".d[d];\n");
-        for (int j = 0; j < inputs.size(); j++) sb.append("      pi").append(j).append(" += c * is").append(j).append(".d[d];\n");
-        sb.append("    }\n");
+        int operands = outputs.size() + inputs.size();
+        sb.append(") {\n  for (IX ix = blockIdx.x * (IX) blockDim.x + threadIdx.x; ix < (IX) n; ix += (IX) gridDim.x * blockDim.x) {\n");
+        sb.append("    IX ");
+        for (int j = 0; j < operands; j++) sb.append(j == 0 ? "" : ", ").append(pos(j)).append(" = (IX) ").append(base(j));
+        sb.append(";\n    if (rank == 1) {\n");
+        for (int j = 0; j < operands; j++) sb.append("      ").append(pos(j)).append(" += ix * (IX) ").append(strides(j)).append(".d[0];\n");
+        sb.append("    } else {\n      IX rem = ix;\n      for (int d = rank - 1; d >= 0; d--) {\n");
+        sb.append("        IX e = (IX) dims.d[d], c = rem % e;\n        rem /= e;\n");
+        for (int j = 0; j < operands; j++) sb.append("        ").append(pos(j)).append(" += c * (IX) ").append(strides(j)).append(".d[d];\n");
+        sb.append("      }\n    }\n    long long i = (long long) ix;\n    (void) i;\n");
         for (int j = 0; j < inputs.size(); j++) {
             DType t = inputs.get(j);
             sb.append("    ").append(CudaTypes.compute(t)).append(" a").append(j).append(" = ").append(CudaTypes.load(t, "in" + j + "[pi" + j + "]")).append(";\n");
@@ -46,6 +56,12 @@ record MapKernel(String name, List<DType> inputs, List<DType> outputs, String bo
         sb.append("  }\n}\n");
         return sb.toString();
     }
+
+    private String pos(int operand) { return operand < outputs.size() ? "po" + operand : "pi" + (operand - outputs.size()); }
+
+    private String base(int operand) { return operand < outputs.size() ? "oo" + operand : "io" + (operand - outputs.size()); }
+
+    private String strides(int operand) { return operand < outputs.size() ? "os" + operand : "is" + (operand - outputs.size()); }
 
     /** A strided view of one operand: device address (plus an element offset) and a stride per iteration axis. */
     record View(long address, long offset, long[] strides) {
@@ -71,12 +87,21 @@ record MapKernel(String name, List<DType> inputs, List<DType> outputs, String bo
         List<View> all = new ArrayList<>(outs);
         all.addAll(ins);
         Coalesced c = coalesce(dims, all);
-        KernelLaunch l = k.launch(name, source()).i64(n).i32(c.dims.length).dims(c.dims).f64(s0).i64(q0).i64(q1);
+        boolean wide = n >= Integer.MAX_VALUE;
+        for (int j = 0; j < all.size(); j++) wide |= c.lastElement(all.get(j).offset(), j) >= Integer.MAX_VALUE;
+        KernelLaunch l = k.launch(wide ? name + "_wide" : name, source(wide)).i64(n).i32(c.dims.length).dims(c.dims).f64(s0).i64(q0).i64(q1);
         for (int j = 0; j < all.size(); j++) l.ptr(all.get(j).address()).i64(all.get(j).offset()).dims(c.strides.get(j));
         return l.elements(n, k.multiprocessors());
     }
 
-    private record Coalesced(long[] dims, List<long[]> strides) {}
+    private record Coalesced(long[] dims, List<long[]> strides) {
+        /** The largest element index operand {@code j} reaches from {@code offset}. */
+        long lastElement(long offset, int j) {
+            long last = offset;
+            for (int d = 0; d < dims.length; d++) last += (dims[d] - 1) * strides.get(j)[d];
+            return last;
+        }
+    }
 
     /**
      * Drops size-1 axes and merges neighbours that every operand walks contiguously, so a plain

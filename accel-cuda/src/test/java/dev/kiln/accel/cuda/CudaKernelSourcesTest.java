@@ -79,5 +79,5 @@ class CudaKernelSourcesTest {
         }
     }
 
-    private static void put(Map<String, String> m, MapKernel k) { m.put(k.name(), k.source()); }
+    private static void put(Map<String, String> m, MapKernel k) { m.put(k.name(), k.source(false)); }
 }
