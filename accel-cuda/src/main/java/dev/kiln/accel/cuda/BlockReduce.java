@@ -28,6 +28,20 @@ final class BlockReduce {
                 """.formatted(c);
     }
 
+    /** Defines {@code warp_sum(v)} and {@code warp_max(v)}: butterfly shuffles, every lane gets the result. */
+    static String warpFunctions(String c) {
+        return """
+                __device__ __forceinline__ %1$s warp_sum(%1$s v) {
+                  for (int s = 16; s > 0; s >>= 1) v += __shfl_xor_sync(0xffffffffu, v, s);
+                  return v;
+                }
+                __device__ __forceinline__ %1$s warp_max(%1$s v) {
+                  for (int s = 16; s > 0; s >>= 1) { %1$s o = __shfl_xor_sync(0xffffffffu, v, s); if (o > v) v = o; }
+                  return v;
+                }
+                """.formatted(c);
+    }
+
     /** The lowest value of a compute type, the identity of max. */
     static String lowest(String c) {
         return switch (c) {

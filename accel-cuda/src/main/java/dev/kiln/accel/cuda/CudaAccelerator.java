@@ -44,7 +44,8 @@ final class CudaAccelerator implements Accelerator {
         lt = new CublasLtMatmul.Context(pool);
         capabilities = new Capabilities(EnumSet.allOf(DType.class),
                 Set.of(Composite.Linear.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.SoftmaxCrossEntropy.class,
-                        Composite.SoftmaxCrossEntropyGrad.class, Composite.AdamUpdate.class, Composite.SgdUpdate.class),
+                        Composite.SoftmaxCrossEntropyGrad.class, Composite.AdamUpdate.class, Composite.SgdUpdate.class,
+                        Composite.LayerNorm.class, Composite.LayerNormGrad.class),
                 precisions(device), NcclCollectives.available());
     }
 

@@ -114,7 +114,7 @@ final class CudaPlanner {
             case Primitive.Reduce r -> {
                 int[] xd = in(n, 0).type().shape().dims();
                 if (r.axes().stream().allMatch(a -> xd[a] == 1)) alias(n);
-                else k.add(ReduceKernel.launch(k, r.fn(), out.dtype(), xd, r.axes(), address(in(n, 0)), define(n.output())));
+                else ReduceKernel.plan(k, r.fn(), out.dtype(), xd, r.axes(), address(in(n, 0)), define(n.output()));
             }
             case Primitive.MatMul m -> matmul(m, n);
             case Primitive.Reshape r -> alias(n);
@@ -167,6 +167,8 @@ final class CudaPlanner {
                         .i64(rows).i64(classes).ptr(address(in(n, 0))).ptr(address(in(n, 1))).ptr(address(in(n, 2))).ptr(define(n.output()))
                         .grid(Math.min(rows, 1 << 20), BlockReduce.threads(classes), 0));
             }
+            case Composite.LayerNorm l -> { return layerNorm(l, n); }
+            case Composite.LayerNormGrad l -> { return layerNormGrad(l, n); }
             case Composite.AdamUpdate a -> mapAll(OptimizerKernels.adam(a, t), n);
             case Composite.SgdUpdate s -> mapAll(OptimizerKernels.sgd(s, t), n);
             default -> { return false; }
@@ -259,9 +261,63 @@ final class CudaPlanner {
         for (int i = axis + 1; i < t.shape().rank(); i++) inner *= t.shape().dim(i);
         int len = t.shape().dim(axis);
         long rows = outer * inner;
+        int perLane = SoftmaxKernels.perLane(len);
+        if (inner == 1 && perLane > 0) {
+            k.add(k.launch((log ? "logsoftmax_warp" : "softmax_warp") + perLane + "_" + t.dtype().label(), SoftmaxKernels.softmaxWarp(t.dtype(), log, perLane))
+                    .i64(rows).i32(len).ptr(address(in(n, 0))).ptr(define(n.output()))
+                    .grid((int) Math.min((rows + 7) / 8, (long) k.multiprocessors() * 32), 256, 0));
+            return;
+        }
         k.add(k.launch((log ? "logsoftmax_" : "softmax_") + t.dtype().label(), SoftmaxKernels.softmax(t.dtype(), log))
                 .i64(rows).i64(len).i64(inner).ptr(address(in(n, 0))).ptr(define(n.output()))
                 .grid((int) Math.min(rows, 1 << 20), BlockReduce.threads(len), 0));
+    }
+
+    /** Rows of the normalised size, or 0 when a row is too long for the register kernels (then it decomposes). */
+    private static int normRow(Node n, int axes) {
+        int[] d = in(n, 0).type().shape().dims();
+        long len = 1;
+        for (int i = d.length - axes; i < d.length; i++) len *= d[i];
+        return len > 0 && SoftmaxKernels.perLane(len) > 0 ? (int) len : 0;
+    }
+
+    private int warpGrid(long rows) { return (int) Math.max(1, Math.min((rows + 7) / 8, (long) k.multiprocessors() * 32)); }
+
+    private boolean layerNorm(Composite.LayerNorm l, Node n) {
+        int len = normRow(n, l.axes());
+        if (len == 0) return false;
+        DType t = in(n, 0).type().dtype();
+        long rows = in(n, 0).type().shape().size() / len;
+        int perLane = SoftmaxKernels.perLane(len);
+        k.add(k.launch("layernorm" + perLane + "_" + t.label(), LayerNormKernels.forward(t, perLane))
+                .i64(rows).i32(len).f64(l.eps()).ptr(address(in(n, 0))).ptr(address(in(n, 1))).ptr(address(in(n, 2))).ptr(define(n.output()))
+                .grid(warpGrid(rows), 256, 0));
+        return true;
+    }
+
+    /** dx with the row statistics, then dgamma and dbeta as column sums in two passes. */
+    private boolean layerNormGrad(Composite.LayerNormGrad l, Node n) {
+        int len = normRow(n, l.axes());
+        if (len == 0) return false;
+        DType t = in(n, 0).type().dtype();
+        long rows = in(n, 0).type().shape().size() / len, word = t == DType.F64 ? 8 : 4;
+        int perLane = SoftmaxKernels.perLane(len);
+        long stats = k.allocate(Math.max(1, rows) * 2 * word);
+        k.add(k.launch("layernorm_grad" + perLane + "_" + t.label(), LayerNormKernels.backwardRows(t, perLane))
+                .i64(rows).i32(len).f64(l.eps()).ptr(address(in(n, 0))).ptr(address(in(n, 1))).ptr(address(in(n, 2)))
+                .ptr(define(n.outputs().get(0))).ptr(stats).grid(warpGrid(rows), 256, 0));
+        long tiles = (len + 31) / 32;
+        long splits = Math.max(1, Math.min((rows + 7) / 8, ((long) k.multiprocessors() * 4 + tiles - 1) / tiles));
+        long chunk = Math.max(1, (rows + splits - 1) / splits);
+        splits = Math.max(1, (rows + chunk - 1) / chunk);
+        long pg = k.allocate(splits * len * word), pb = k.allocate(splits * len * word);
+        k.add(k.launch("layernorm_param_grads_" + t.label(), LayerNormKernels.paramPartials(t))
+                .i64(rows).i64(len).i64(chunk).ptr(address(in(n, 0))).ptr(address(in(n, 2))).ptr(stats).ptr(pg).ptr(pb)
+                .grid((int) (tiles * splits), 256, 0));
+        String totals = ReduceKernel.columnTotals(Primitive.ReduceFn.SUM, t);
+        k.add(k.launch("reduce_col_totals_sum_" + t.label(), totals).i64(splits).i64(len).ptr(pg).ptr(define(n.outputs().get(1))).elements(len, k.multiprocessors()));
+        k.add(k.launch("reduce_col_totals_sum_" + t.label(), totals).i64(splits).i64(len).ptr(pb).ptr(define(n.outputs().get(2))).elements(len, k.multiprocessors()));
+        return true;
     }
 
     private void crossEntropy(Node n) {

@@ -6,8 +6,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Sum or max over any set of axes: one block per output element, its threads striding over the
- * reduced elements (any strides) and combining in shared memory. Half types accumulate in float.
+ * Sum or max over any set of axes, in one of three shapes chosen at plan time. Rows (the reduced
+ * axes innermost and contiguous, as in a norm's statistics): one warp per output, shuffles, no
+ * shared memory. Columns (the reduced axes outermost, the kept ones a contiguous tail, as in a
+ * bias gradient): threads own adjacent columns so reads coalesce, row ranges split across blocks,
+ * then a second pass adds the partials. Anything else: one block per output over any strides.
+ * Half types accumulate in float; every order is fixed, so results repeat run to run.
  */
 final class ReduceKernel {
     private ReduceKernel() {}
@@ -36,6 +40,105 @@ final class ReduceKernel {
                   }
                 }
                 """.formatted(st, c, init, CudaTypes.load(t, "x[off]"), combine, fn == ReduceFn.SUM ? "block_sum" : "block_max", CudaTypes.store(t, "r"));
+    }
+
+    /** One warp per output row of R contiguous elements; kept axes give each row's start. */
+    static String rows(ReduceFn fn, DType t) {
+        String c = CudaTypes.compute(t);
+        return CudaTypes.PRELUDE + BlockReduce.warpFunctions(c) + """
+                extern "C" __global__ void k(long long m, long long R, int krank, Dims kdims, Dims kstr, const %1$s* __restrict__ x, %1$s* __restrict__ y) {
+                  unsigned int lane = threadIdx.x & 31;
+                  long long warps = (long long) gridDim.x * (blockDim.x >> 5);
+                  for (long long o = blockIdx.x * (long long) (blockDim.x >> 5) + (threadIdx.x >> 5); o < m; o += warps) {
+                    long long base = 0;
+                    if (krank == 1) base = o * kstr.d[0];
+                    else for (long long rem = o, d = krank - 1; d >= 0; d--) { long long e = kdims.d[d]; base += (rem %% e) * kstr.d[d]; rem /= e; }
+                    const %1$s* row = x + base;
+                    %2$s acc = %3$s;
+                    for (long long j = lane; j < R; j += 32) { %2$s v = %4$s; %5$s }
+                    acc = %6$s(acc);
+                    if (lane == 0) y[o] = %7$s;
+                  }
+                }
+                """.formatted(CudaTypes.storage(t), c, init(fn, c), CudaTypes.load(t, "row[j]"), combine(fn),
+                fn == ReduceFn.SUM ? "warp_sum" : "warp_max", CudaTypes.store(t, "acc"));
+    }
+
+    /**
+     * Pass one of a column reduction of x[R, C]: block b covers 32 columns and one range of
+     * {@code chunk} rows, its 8 warps taking every 8th row; it writes one partial per column.
+     */
+    static String columnPartials(ReduceFn fn, DType t) {
+        String c = CudaTypes.compute(t);
+        return CudaTypes.PRELUDE + """
+                extern "C" __global__ void k(long long R, long long C, long long chunk, const %1$s* __restrict__ x, %2$s* __restrict__ part) {
+                  __shared__ %2$s buf[8][33];
+                  long long tiles = (C + 31) / 32, tile = blockIdx.x %% tiles, split = blockIdx.x / tiles;
+                  unsigned int tx = threadIdx.x & 31, ty = threadIdx.x >> 5;
+                  long long col = tile * 32 + tx, r1 = min(R, (split + 1) * chunk);
+                  %2$s acc = %3$s;
+                  if (col < C) for (long long r = split * chunk + ty; r < r1; r += 8) { %2$s v = %4$s; %5$s }
+                  buf[ty][tx] = acc;
+                  __syncthreads();
+                  if (ty == 0) {
+                    for (int w = 1; w < 8; w++) { %2$s v = buf[w][tx]; %5$s }
+                    if (col < C) part[split * C + col] = acc;
+                  }
+                }
+                """.formatted(CudaTypes.storage(t), c, init(fn, c), CudaTypes.load(t, "x[r * C + col]"), combine(fn));
+    }
+
+    /** Pass two: y[c] combines the S partials of column c in order. */
+    static String columnTotals(ReduceFn fn, DType t) {
+        String c = CudaTypes.compute(t);
+        return CudaTypes.PRELUDE + """
+                extern "C" __global__ void k(long long S, long long C, const %2$s* __restrict__ part, %1$s* __restrict__ y) {
+                  for (long long col = blockIdx.x * (long long) blockDim.x + threadIdx.x; col < C; col += (long long) gridDim.x * blockDim.x) {
+                    %2$s acc = %3$s;
+                    for (long long s = 0; s < S; s++) { %2$s v = part[s * C + col]; %4$s }
+                    y[col] = %5$s;
+                  }
+                }
+                """.formatted(CudaTypes.storage(t), c, init(fn, c), combine(fn), CudaTypes.store(t, "acc"));
+    }
+
+    private static String init(ReduceFn fn, String c) { return fn == ReduceFn.SUM ? "(" + c + ") 0" : BlockReduce.lowest(c); }
+
+    private static String combine(ReduceFn fn) { return fn == ReduceFn.SUM ? "acc += v;" : "if (v > acc) acc = v;"; }
+
+    private static long computeBytes(DType t) { return CudaTypes.compute(t).equals("float") || CudaTypes.compute(t).equals("int") ? 4 : 8; }
+
+    static void plan(CudaKernels k, ReduceFn fn, DType t, int[] dims, List<Integer> axes, long x, long y) {
+        long[] strides = MapKernel.rowMajor(dims);
+        List<long[]> kept = new ArrayList<>(), reduced = new ArrayList<>();
+        for (int i = 0; i < dims.length; i++) {
+            if (dims[i] == 1) continue;
+            (axes.contains(i) ? reduced : kept).add(new long[] {dims[i], strides[i]});
+        }
+        long m = 1, r = 1;
+        for (long[] a : kept) m *= a[0];
+        for (long[] a : reduced) r *= a[0];
+        long[][] kd = merge(kept), rd = merge(reduced);
+        String suffix = fn.name().toLowerCase(java.util.Locale.ROOT) + "_" + t.label();
+        int sms = k.multiprocessors();
+        if (rd[0].length == 1 && rd[1][0] == 1 && (m >= 1024 || r <= 4096)) {
+            long[] keptDims = kd[0].length == 0 ? new long[] {1} : kd[0], keptStrides = kd[0].length == 0 ? new long[] {0} : kd[1];
+            long blocks = Math.min((m + 7) / 8, (long) sms * 32);
+            k.add(k.launch("reduce_rows_" + suffix, rows(fn, t)).i64(m).i64(r).i32(keptDims.length).dims(keptDims).dims(keptStrides).ptr(x).ptr(y)
+                    .grid((int) blocks, 256, 0));
+        } else if (r > 0 && kd[0].length == 1 && kd[1][0] == 1 && rd[0].length == 1 && rd[1][0] == kd[0][0]) {
+            long tiles = (m + 31) / 32;
+            long splits = Math.max(1, Math.min((r + 7) / 8, ((long) sms * 4 + tiles - 1) / tiles));
+            long chunk = (r + splits - 1) / splits;
+            splits = (r + chunk - 1) / chunk;
+            long part = k.allocate(splits * m * computeBytes(t));
+            k.add(k.launch("reduce_cols_" + suffix, columnPartials(fn, t)).i64(r).i64(m).i64(chunk).ptr(x).ptr(part)
+                    .grid((int) (tiles * splits), 256, 0));
+            k.add(k.launch("reduce_col_totals_" + suffix, columnTotals(fn, t)).i64(splits).i64(m).ptr(part).ptr(y)
+                    .elements(m, sms));
+        } else {
+            k.add(launch(k, fn, t, dims, axes, x, y));
+        }
     }
 
     static KernelLaunch launch(CudaKernels k, ReduceFn fn, DType t, int[] dims, List<Integer> axes, long x, long y) {

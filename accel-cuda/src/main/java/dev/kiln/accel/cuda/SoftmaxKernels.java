@@ -33,6 +33,50 @@ final class SoftmaxKernels {
     }
 
     /**
+     * Softmax over contiguous rows of at most {@code 32 * perLane} elements: one warp per row, the
+     * row held in registers ({@code perLane} per lane), so x is read once and y written once.
+     */
+    static String softmaxWarp(DType t, boolean log, int perLane) {
+        String c = CudaTypes.compute(t), st = CudaTypes.storage(t);
+        String exp = CudaTypes.math(t, "exp"), ln = CudaTypes.math(t, "log");
+        String write = log ? "v[u] - ls" : exp + "(v[u]) / s";
+        return CudaTypes.PRELUDE + BlockReduce.warpFunctions(c) + """
+                #define PER_LANE %8$d
+                extern "C" __global__ void k(long long rows, int L, const %1$s* __restrict__ x, %1$s* __restrict__ y) {
+                  unsigned int lane = threadIdx.x & 31;
+                  long long warps = (long long) gridDim.x * (blockDim.x >> 5);
+                  for (long long row = blockIdx.x * (long long) (blockDim.x >> 5) + (threadIdx.x >> 5); row < rows; row += warps) {
+                    const %1$s* xr = x + row * L;
+                    %1$s* yr = y + row * L;
+                    %2$s v[PER_LANE];
+                    %2$s mx = %3$s;
+                    #pragma unroll
+                    for (int u = 0; u < PER_LANE; u++) {
+                      int j = lane + 32 * u;
+                      v[u] = j < L ? %4$s : %3$s;
+                      if (v[u] > mx) mx = v[u];
+                    }
+                    mx = warp_max(mx);
+                    %2$s s = 0;
+                    #pragma unroll
+                    for (int u = 0; u < PER_LANE; u++) if (lane + 32 * u < L) { v[u] -= mx; s += %5$s(v[u]); }
+                    s = warp_sum(s);
+                    %2$s ls = %6$s(s);
+                    (void) ls;
+                    #pragma unroll
+                    for (int u = 0; u < PER_LANE; u++) { int j = lane + 32 * u; if (j < L) yr[j] = %7$s; }
+                  }
+                }
+                """.formatted(st, c, BlockReduce.lowest(c), CudaTypes.load(t, "xr[j]"), exp, ln, CudaTypes.store(t, write), perLane);
+    }
+
+    /** Registers per lane for a warp-per-row softmax of length {@code len}, or 0 when the row is too long for registers. */
+    static int perLane(long len) {
+        for (int p = 1; p <= 32; p <<= 1) if (32L * p >= len) return p;
+        return 0;
+    }
+
+    /**
      * Per row of logits[n, c]: {@code log_softmax(row)[label]} into a compute-type scratch row
      * (0 for a label outside [0, c), as the one-hot decomposition gives).
      */

@@ -25,9 +25,15 @@ class CudaKernelSourcesTest {
         DType[] floats = {DType.F32, DType.F64, DType.BF16, DType.F16};
         for (DType t : floats) {
             for (UnaryFn fn : UnaryFn.values()) put(sources, ElementwiseOps.unary(fn, t));
-            sources.put("reduce max " + t, ReduceKernel.source(ReduceFn.MAX, t));
             sources.put("softmax " + t, SoftmaxKernels.softmax(t, false));
             sources.put("logsoftmax " + t, SoftmaxKernels.softmax(t, true));
+            sources.put("layernorm params " + t, LayerNormKernels.paramPartials(t));
+            for (int p = 1; p <= 32; p <<= 1) {
+                sources.put("layernorm " + p + " " + t, LayerNormKernels.forward(t, p));
+                sources.put("layernorm grad " + p + " " + t, LayerNormKernels.backwardRows(t, p));
+                sources.put("softmax warp " + p + " " + t, SoftmaxKernels.softmaxWarp(t, false, p));
+                sources.put("logsoftmax warp " + p + " " + t, SoftmaxKernels.softmaxWarp(t, true, p));
+            }
             sources.put("ce rows " + t, SoftmaxKernels.crossEntropyRows(t, DType.I64));
             sources.put("ce mean " + t, SoftmaxKernels.crossEntropyMean(t));
             sources.put("ce grad " + t, SoftmaxKernels.crossEntropyGrad(t, DType.I32));
@@ -46,7 +52,12 @@ class CudaKernelSourcesTest {
             put(sources, ElementwiseOps.copy(t));
             put(sources, ElementwiseOps.fill(t));
             put(sources, ElementwiseOps.iota(t));
-            sources.put("reduce sum " + t, ReduceKernel.source(ReduceFn.SUM, t));
+            for (ReduceFn fn : ReduceFn.values()) {
+                sources.put("reduce " + fn + " " + t, ReduceKernel.source(fn, t));
+                sources.put("reduce rows " + fn + " " + t, ReduceKernel.rows(fn, t));
+                sources.put("reduce cols " + fn + " " + t, ReduceKernel.columnPartials(fn, t));
+                sources.put("reduce col totals " + fn + " " + t, ReduceKernel.columnTotals(fn, t));
+            }
             sources.put("matmul " + t, MatmulKernel.source(t));
             sources.put("gather " + t, IndexingKernels.gather(t, DType.I64));
             for (DType u : DType.values()) if (u != t) put(sources, ElementwiseOps.cast(t, u));

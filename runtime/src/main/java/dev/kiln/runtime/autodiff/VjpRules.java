@@ -180,7 +180,8 @@ final class VjpRules {
             }
             case Composite.AvgPool2d a -> throw new AssertionError("avgpool2d differentiates through its decomposition");
             case Composite.BatchNorm n -> throw new AssertionError("batchnorm differentiates through its decomposition");
-            case Composite.LayerNorm n -> throw new AssertionError("layernorm differentiates through its decomposition");
+            case Composite.LayerNorm n -> b.apply(new Composite.LayerNormGrad(n.axes(), n.eps()), List.of(x.get(0), x.get(1), g));
+            case Composite.LayerNormGrad n -> throw new AssertionError("layernormgrad differentiates through its decomposition");
             case Composite.SgdUpdate u -> throw new UnsupportedOperationException("optimizer updates are not differentiable");
             case Composite.AdamUpdate u -> throw new UnsupportedOperationException("optimizer updates are not differentiable");
         };
@@ -190,10 +191,10 @@ final class VjpRules {
     static boolean hasRule(Composite c) {
         // GELU's derivative needs the pre-activation, which the fused op does not keep.
         if (c instanceof Composite.Linear l && l.activation() == Composite.Activation.GELU) return false;
-        // Average pooling is a depthwise convolution and normalisation backward is many small ops: their
+        // Average pooling is a depthwise convolution and batch-norm backward is many small ops: their
         // decompositions say it already. Max pooling keeps a rule so its forward can stay native.
-        if (c instanceof Composite.AvgPool2d || c instanceof Composite.BatchNorm || c instanceof Composite.LayerNorm) return false;
-        return !(c instanceof Composite.SoftmaxCrossEntropyGrad);
+        if (c instanceof Composite.AvgPool2d || c instanceof Composite.BatchNorm) return false;
+        return !(c instanceof Composite.SoftmaxCrossEntropyGrad || c instanceof Composite.LayerNormGrad);
     }
 
     /** d gelu / dx written in IR ops, matching {@link UnaryFn#geluDerivative(double)}. */

@@ -221,28 +221,47 @@ public sealed interface Composite extends Op {
         public List<TensorType> infer(List<TensorType> in) {
             arity(in, 3);
             TensorType x = in.getFirst();
-            int r = x.shape().rank();
-            if (axes < 1 || axes > r || !x.dtype().isFloating()) throw error("needs floating x of rank >= " + Math.max(1, axes), in);
-            int[] tail = java.util.Arrays.copyOfRange(x.shape().dims(), r - axes, r);
-            TensorType param = new TensorType(x.dtype(), Shape.of(tail));
-            if (!in.get(1).equals(param) || !in.get(2).equals(param)) throw error("gamma and beta must be " + param, in);
+            if (!in.get(1).equals(params(x, in)) || !in.get(2).equals(params(x, in))) throw error("gamma and beta must be " + params(x, in), in);
             return List.of(x);
         }
 
+        /** The type of gamma and beta: x's trailing {@code axes} dims. */
+        TensorType params(TensorType x, List<TensorType> in) {
+            int r = x.shape().rank();
+            if (axes < 1 || axes > r || !x.dtype().isFloating()) throw error("needs floating x of rank >= " + Math.max(1, axes), in);
+            return new TensorType(x.dtype(), Shape.of(java.util.Arrays.copyOfRange(x.shape().dims(), r - axes, r)));
+        }
+
         public List<Value> decompose(Graph.Builder b, List<Value> in) {
-            Value x = in.get(0);
-            Shape s = x.type().shape();
-            List<Integer> over = new java.util.ArrayList<>();
-            long count = 1;
-            for (int i = s.rank() - axes; i < s.rank(); i++) {
-                over.add(i);
-                count *= s.dim(i);
-            }
-            Value mean = b.mul(b.sum(x, over, true), b.scalar(1.0 / count, x));
-            Value d = b.sub(x, mean);
-            Value var = b.mul(b.sum(b.mul(d, d), over, true), b.scalar(1.0 / count, x));
-            Value inv = b.div(b.scalar(1, x), b.unary(UnaryFn.SQRT, b.add(var, b.scalar(eps, x))));
-            return List.of(b.add(b.mul(b.mul(d, inv), in.get(1)), in.get(2)));
+            Normalized n = Normalized.of(b, in.get(0), axes, eps);
+            return List.of(b.add(b.mul(n.xhat(), in.get(1)), in.get(2)));
+        }
+    }
+
+    /**
+     * The backward of {@link LayerNorm}: inputs x, gamma and the output's gradient dy; outputs dx,
+     * dgamma, dbeta. The statistics are recomputed from x (as fused kernels do), so the forward
+     * keeps nothing for the backward. With {@code g = dy * gamma} and {@code n} the normalised size,
+     * {@code dx = inv * (g - mean(g) - xhat * mean(g * xhat))}.
+     */
+    record LayerNormGrad(int axes, double eps) implements Composite {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 3);
+            TensorType x = in.getFirst(), p = new LayerNorm(axes, eps).params(x, in);
+            if (!in.get(1).equals(p) || !in.get(2).equals(x)) throw error("needs x, gamma " + p + " and dy " + x, in);
+            return List.of(x, p, p);
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value x = in.get(0), dy = in.get(2);
+            Normalized n = Normalized.of(b, x, axes, eps);
+            List<Integer> lead = new java.util.ArrayList<>();
+            for (int i = 0; i < x.type().shape().rank() - axes; i++) lead.add(i);
+            Value g = b.mul(dy, in.get(1)), dyXhat = b.mul(dy, n.xhat());
+            Value meanG = b.mul(b.sum(g, n.over(), true), b.scalar(1.0 / n.count(), x));
+            Value meanGx = b.mul(b.sum(b.mul(g, n.xhat()), n.over(), true), b.scalar(1.0 / n.count(), x));
+            Value dx = b.mul(n.inv(), b.sub(b.sub(g, meanG), b.mul(n.xhat(), meanGx)));
+            return List.of(dx, lead.isEmpty() ? dyXhat : b.sum(dyXhat, lead, false), lead.isEmpty() ? dy : b.sum(dy, lead, false));
         }
     }
 

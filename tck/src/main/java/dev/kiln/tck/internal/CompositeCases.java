@@ -17,7 +17,7 @@ public final class CompositeCases {
 
     private static final Sampler UNIFORM = Sampler.uniform(-2, 2);
     /** Optimizer steps run after the backward pass; the runtime's autodiff rightly refuses to differentiate them. */
-    private static final List<Integer> NOT_DIFFERENTIATED = List.of();
+    static final List<Integer> NOT_DIFFERENTIATED = List.of();
 
     public static List<OpCase> all(DType f) {
         List<OpCase> c = new ArrayList<>();

@@ -36,6 +36,8 @@ public final class NormCases {
             int count = (int) p.shape().size();
             c.add(new OpCase("layernorm", "layernorm " + shape(x) + " over " + axes, new Composite.LayerNorm(axes, 1e-5),
                     List.of(x, p, p), List.of(UNIFORM, SCALE, UNIFORM), List.of(0, 1, 2), count));
+            c.add(new OpCase("layernormgrad", "layernormgrad " + shape(x) + " over " + axes, new Composite.LayerNormGrad(axes, 1e-5),
+                    List.of(x, p, x), List.of(UNIFORM, SCALE, UNIFORM), CompositeCases.NOT_DIFFERENTIATED, (int) x.shape().size()));
         }
     }
 }
