@@ -16,15 +16,16 @@ import java.util.List;
 record MapKernel(String name, List<DType> inputs, List<DType> outputs, String body) {
 
     /**
-     * The kernel's source. Index arithmetic runs in {@code unsigned int} unless {@code wide}: a GPU
-     * has no 64-bit divider, and the per-axis division of a 64-bit index cost more than the memory
-     * traffic of most of these kernels. Rank 1 (every operand contiguous or scalar after merging
-     * axes) needs no division at all.
+     * The kernel's source for an iteration space of {@code rank} merged axes. Index arithmetic runs
+     * in {@code unsigned int} unless {@code wide}: a GPU has no 64-bit divider. The rank is baked in
+     * and the axis loop unrolled, because indexing the by-value {@code Dims} parameters with a
+     * runtime axis makes every thread copy them to local memory first, which cost more than the
+     * memory traffic of the op itself. Rank 1 (every operand contiguous or scalar) divides nothing.
      */
-    String source(boolean wide) {
+    String source(int rank, boolean wide) {
         String ix = wide ? "long long" : "unsigned int";
         StringBuilder sb = new StringBuilder(CudaTypes.PRELUDE);
-        sb.append("typedef ").append(ix).append(" IX;\n");
+        sb.append("typedef ").append(ix).append(" IX;\n#define RANK ").append(rank).append("\n");
         sb.append("extern \"C\" __global__ void k(long long n, int rank, Dims dims, double s0, long long q0, long long q1");
         for (int j = 0; j < outputs.size(); j++) {
             sb.append(", ").append(CudaTypes.storage(outputs.get(j))).append("* __restrict__ out").append(j)
@@ -36,14 +37,14 @@ record MapKernel(String name, List<DType> inputs, List<DType> outputs, String bo
         }
         int operands = outputs.size() + inputs.size();
         sb.append(") {\n  for (IX ix = blockIdx.x * (IX) blockDim.x + threadIdx.x; ix < (IX) n; ix += (IX) gridDim.x * blockDim.x) {\n");
-        sb.append("    IX ");
-        for (int j = 0; j < operands; j++) sb.append(j == 0 ? "" : ", ").append(pos(j)).append(" = (IX) ").append(base(j));
-        sb.append(";\n    if (rank == 1) {\n");
-        for (int j = 0; j < operands; j++) sb.append("      ").append(pos(j)).append(" += ix * (IX) ").append(strides(j)).append(".d[0];\n");
-        sb.append("    } else {\n      IX rem = ix;\n      for (int d = rank - 1; d >= 0; d--) {\n");
-        sb.append("        IX e = (IX) dims.d[d], c = rem % e;\n        rem /= e;\n");
-        for (int j = 0; j < operands; j++) sb.append("        ").append(pos(j)).append(" += c * (IX) ").append(strides(j)).append(".d[d];\n");
-        sb.append("      }\n    }\n    long long i = (long long) ix;\n    (void) i;\n");
+        sb.append("    IX rem = ix");
+        for (int j = 0; j < operands; j++) sb.append(", ").append(pos(j)).append(" = (IX) ").append(base(j));
+        sb.append(";\n    #pragma unroll\n    for (int d = RANK - 1; d > 0; d--) {\n");
+        sb.append("      IX e = (IX) dims.d[d], c = rem % e;\n      rem /= e;\n");
+        for (int j = 0; j < operands; j++) sb.append("      ").append(pos(j)).append(" += c * (IX) ").append(strides(j)).append(".d[d];\n");
+        sb.append("    }\n");
+        for (int j = 0; j < operands; j++) sb.append("    ").append(pos(j)).append(" += rem * (IX) ").append(strides(j)).append(".d[0];\n");
+        sb.append("    long long i = (long long) ix;\n    (void) i;\n");
         for (int j = 0; j < inputs.size(); j++) {
             DType t = inputs.get(j);
             sb.append("    ").append(CudaTypes.compute(t)).append(" a").append(j).append(" = ").append(CudaTypes.load(t, "in" + j + "[pi" + j + "]")).append(";\n");
@@ -89,7 +90,8 @@ record MapKernel(String name, List<DType> inputs, List<DType> outputs, String bo
         Coalesced c = coalesce(dims, all);
         boolean wide = n >= Integer.MAX_VALUE;
         for (int j = 0; j < all.size(); j++) wide |= c.lastElement(all.get(j).offset(), j) >= Integer.MAX_VALUE;
-        KernelLaunch l = k.launch(wide ? name + "_wide" : name, source(wide)).i64(n).i32(c.dims.length).dims(c.dims).f64(s0).i64(q0).i64(q1);
+        int rank = c.dims.length;
+        KernelLaunch l = k.launch(name + "_r" + rank + (wide ? "_wide" : ""), source(rank, wide)).i64(n).i32(c.dims.length).dims(c.dims).f64(s0).i64(q0).i64(q1);
         for (int j = 0; j < all.size(); j++) l.ptr(all.get(j).address()).i64(all.get(j).offset()).dims(c.strides.get(j));
         return l.elements(n, k.multiprocessors());
     }

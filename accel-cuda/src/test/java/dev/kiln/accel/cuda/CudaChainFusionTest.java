@@ -30,7 +30,7 @@ class CudaChainFusionTest {
         CudaChain c = (CudaChain) n.op();
         assertEquals(2, n.inputs().size(), "g and z; both scalars inlined");
         assertTrue(c.body().contains("(0.0)") && c.body().contains("(0.5)"), c.body());
-        assertTrue(c.kernel().source(false).contains("__global__ void k("), "a MapKernel source");
+        assertTrue(c.kernel().source(3, false).contains("__global__ void k("), "a MapKernel source");
     }
 
     @Test void valuesReadTwiceOrOfAnotherShapeStaySeparate() {

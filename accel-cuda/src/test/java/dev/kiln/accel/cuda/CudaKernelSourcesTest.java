@@ -63,6 +63,10 @@ class CudaKernelSourcesTest {
             for (DType u : DType.values()) if (u != t) put(sources, ElementwiseOps.cast(t, u));
         }
         sources.put("scatter i64", IndexingKernels.scatterAdd(DType.I64, DType.I64));
+        for (int rank = 1; rank <= KernelLaunch.MAX_RANK; rank++) {
+            sources.put("copy rank " + rank, ElementwiseOps.copy(DType.BF16).source(rank, false));
+            sources.put("copy rank " + rank + " wide", ElementwiseOps.copy(DType.F32).source(rank, true));
+        }
         String dump = System.getProperty("kiln.cuda.dumpSources");
         if (dump != null) {
             // For checking with nvcc where NVRTC is absent: nvcc -cubin -arch=sm_90 each file.
@@ -90,5 +94,5 @@ class CudaKernelSourcesTest {
         }
     }
 
-    private static void put(Map<String, String> m, MapKernel k) { m.put(k.name(), k.source(false)); }
+    private static void put(Map<String, String> m, MapKernel k) { m.put(k.name(), k.source(3, false)); }
 }
