@@ -42,7 +42,9 @@ final class CublasLtMatmul implements Step, AutoCloseable {
     }
 
     /** The shapes and pointers of one row-major matmul: A is [m,k] (or [k,m] if transA), B [k,n] (or [n,k]), D [m,n]. */
-    record Shape(DType dtype, int batch, int m, int n, int k, boolean transA, boolean transB) {}
+    record Shape(DType dtype, int batch, int m, int n, int k, boolean transA, boolean transB, DType out) {
+        Shape(DType dtype, int batch, int m, int n, int k, boolean transA, boolean transB) { this(dtype, batch, m, n, k, transA, transB, dtype); }
+    }
 
     private final Context ctx;
     private final List<Pointer> owned = new ArrayList<>();
@@ -78,7 +80,7 @@ final class CublasLtMatmul implements Step, AutoCloseable {
             }
             la = layout(out, type, s.transB() ? s.k() : s.n(), s.transB() ? s.n() : s.k(), s.batch(), (long) s.n() * s.k());
             lb = layout(out, type, s.transA() ? s.m() : s.k(), s.transA() ? s.k() : s.m(), s.batch(), (long) s.m() * s.k());
-            ld = layout(out, type, s.n(), s.m(), s.batch(), (long) s.m() * s.n());
+            ld = layout(out, dataType(s.out()), s.n(), s.m(), s.batch(), (long) s.m() * s.n());
             CudaCheck.blas(cublas.cublasLtMatmulPreferenceCreate(out), "cublasLtMatmulPreferenceCreate");
             cublasLtMatmulPreferenceOpaque_t pref = new cublasLtMatmulPreferenceOpaque_t(out.get(0));
             try (LongPointer ws = new LongPointer(1).put(Context.WORKSPACE)) {
@@ -94,7 +96,7 @@ final class CublasLtMatmul implements Step, AutoCloseable {
 
     /** A planned matmul, or {@code null} when cuBLASLt has no algorithm for it (the caller then uses {@link MatmulKernel}). */
     static CublasLtMatmul plan(Context ctx, Shape s, PrecisionPolicy policy, long a, long b, long d, long bias, int epilogue) {
-        if (dataType(s.dtype()) < 0) return null;
+        if (dataType(s.dtype()) < 0 || dataType(s.out()) < 0) return null;
         CublasLtMatmul p = new CublasLtMatmul(ctx, s, policy, a, b, d, bias, epilogue);
         if (p.algo == null) {
             p.close();

@@ -105,6 +105,7 @@ final class CudaAccelerator implements Accelerator {
         ensureOpen();
         device.bind();
         for (Node n : graph.nodes()) n.checkTypes();
+        if (options.fusion()) graph = CudaWideningFusion.fuse(graph);
         if (options.fusion() && !"false".equalsIgnoreCase(System.getProperty("kiln.cuda.chains"))) graph = CudaChainFusion.fuse(graph);
         CudaKernels kernels = new CudaKernels(modules, pool, device.multiprocessors());
         try {

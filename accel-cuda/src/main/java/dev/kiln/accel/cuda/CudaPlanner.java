@@ -96,6 +96,7 @@ final class CudaPlanner {
             case Primitive p -> primitive(p, n);
             case Composite c -> { if (!composite(c, n)) decompose(c, n); }
             case CudaChain c -> mapAll(c.kernel(), n);
+            case CudaWidening w -> widening(w, n);
             case dev.kiln.spi.ir.Fused f -> throw new IllegalArgumentException("cuda cannot run another plugin's fused op " + f.opName());
         }
     }
@@ -193,21 +194,40 @@ final class CudaPlanner {
 
     // ---- contraction ------------------------------------------------------------------------
 
-    private void matmul(Primitive.MatMul m, Node n) {
+    /** The contraction straight into the wide type; where cuBLASLt cannot, at its own type and then a cast. */
+    private void widening(CudaWidening w, Node n) {
+        boolean done = switch (w.contraction()) {
+            case Primitive.MatMul m -> matmul(m, n);
+            case Composite.Linear l -> linear(l, n);
+            default -> false;
+        };
+        if (done) return;
+        DType narrow = in(n, 0).type().dtype();
+        Value tmp = new Value(nextId++, new TensorType(narrow, n.output().type().shape()));
+        plan(new Node(w.contraction(), n.inputs(), List.of(tmp)));
+        int[] od = n.output().type().shape().dims();
+        long out = address.containsKey(n.output().id()) ? address(n.output()) : define(n.output());
+        k.add(ElementwiseOps.cast(narrow, w.out()).launch(k, od, List.of(View.contiguous(out, od)), List.of(View.contiguous(address(tmp), od)), 0, 0, 0));
+    }
+
+    /** False only for a widening matmul cuBLASLt has no algorithm for (the generic kernel writes its input type). */
+    private boolean matmul(Primitive.MatMul m, Node n) {
         TensorType a = in(n, 0).type(), b = in(n, 1).type();
         int r = a.shape().rank();
         int batch = r == 3 ? a.shape().dim(0) : 1;
         int rows = m.transA() ? a.shape().dim(-1) : a.shape().dim(-2), inner = m.transA() ? a.shape().dim(-2) : a.shape().dim(-1);
         int cols = m.transB() ? b.shape().dim(-2) : b.shape().dim(-1);
+        DType out = n.output().type().dtype();
+        CublasLtMatmul.Shape s = new CublasLtMatmul.Shape(a.dtype(), batch, rows, cols, inner, m.transA(), m.transB(), out);
         long d = define(n.output());
-        CublasLtMatmul.Shape s = new CublasLtMatmul.Shape(a.dtype(), batch, rows, cols, inner, m.transA(), m.transB());
         CublasLtMatmul plan = rows * (long) cols * inner == 0 ? null
                 : CublasLtMatmul.plan(lt, s, precision, address(in(n, 0)), address(in(n, 1)), d, 0, cublas.CUBLASLT_EPILOGUE_DEFAULT);
         if (plan != null) {
             resources.add(plan);
             k.add(plan);
-            return;
+            return true;
         }
+        if (out != a.dtype()) return false;
         long sam = m.transA() ? 1 : inner, sak = m.transA() ? rows : 1;
         long sbk = m.transB() ? 1 : cols, sbn = m.transB() ? inner : 1;
         k.add(k.launch("matmul_" + a.dtype().label(), MatmulKernel.source(a.dtype()))
@@ -215,6 +235,7 @@ final class CudaPlanner {
                 .ptr(address(in(n, 0))).i64((long) rows * inner).i64(sam).i64(sak)
                 .ptr(address(in(n, 1))).i64((long) inner * cols).i64(sbk).i64(sbn).ptr(d)
                 .elements((long) batch * rows * cols, k.multiprocessors()));
+        return true;
     }
 
     /** x[N,in] @ w[out,in]^T + bias in one cuBLASLt call; ReLU (and GELU) ride in the epilogue, tanh and sigmoid follow in place. */
@@ -231,7 +252,8 @@ final class CudaPlanner {
         if (x.shape().size() == 0 || w.shape().size() == 0) return false;
         long d = k.allocate(n.output().type().byteSize());
         long z = k.allocate(n.output().type().byteSize());
-        CublasLtMatmul.Shape s = new CublasLtMatmul.Shape(x.dtype(), 1, x.shape().dim(0), w.shape().dim(0), x.shape().dim(1), false, true);
+        CublasLtMatmul.Shape s = new CublasLtMatmul.Shape(x.dtype(), 1, x.shape().dim(0), w.shape().dim(0), x.shape().dim(1), false, true,
+                n.output().type().dtype());
         boolean inEpilogue = l.activation() == Composite.Activation.NONE || l.activation() == Composite.Activation.RELU
                 || (l.activation() == Composite.Activation.GELU && geluEpilogue);
         // With an activation to follow, cuBLASLt writes z and the activation kernel reads it into d.

@@ -75,6 +75,26 @@ class CudaDeviceTest {
         }
     }
 
+    /** Autocast's cast(contraction(bf16), f32) as one cuBLASLt call writing f32, with fusion on and off. */
+    @Test void wideningContractionsMatchFloat64() {
+        Graph.Builder b = Graph.builder();
+        Value x = b.input(TensorType.of(DType.F32, 128, 256)), w = b.input(TensorType.of(DType.F32, 64, 256)), bias = b.input(TensorType.of(DType.F32, 64));
+        Value xh = b.cast(x, DType.BF16), wh = b.cast(w, DType.BF16), bh = b.cast(bias, DType.BF16);
+        List<Value> outs = new ArrayList<>();
+        for (Composite.Activation act : List.of(Composite.Activation.NONE, Composite.Activation.RELU, Composite.Activation.GELU)) {
+            outs.add(b.cast(b.apply1(new Composite.Linear(act), xh, wh, bh), DType.F32));
+        }
+        outs.add(b.cast(b.matmul(xh, wh, false, true), DType.F32));
+        outs.add(b.cast(b.matmul(xh, xh, true, false), DType.F32));
+        Graph g = b.build(outs);
+        assertTrue(CudaWideningFusion.fuse(g).nodes().stream().filter(n -> n.op() instanceof CudaWidening).count() == 5, "every contraction widens");
+        for (boolean fusion : new boolean[] {true, false}) {
+            try (Executable exe = acc.compile(g, CompileOptions.defaults().withPrecision(PrecisionPolicy.BF16_MIXED).withFusion(fusion))) {
+                check(g, exe, new Random(7), 2e-2);
+            }
+        }
+    }
+
     @Test void ncclOneRankCollectives() {
         Assumptions.assumeTrue(acc.capabilities().collectives(), "NCCL (libnccl.so.2) did not load");
         TensorType t = TensorType.of(DType.F32, 1000);
