@@ -10,7 +10,6 @@ import dev.kiln.api.nn.Module;
 import dev.kiln.api.nn.Parameter;
 import dev.kiln.api.optim.Optimizer;
 import dev.kiln.core.DType;
-import dev.kiln.core.Shape;
 import dev.kiln.runtime.autodiff.Autodiff;
 import dev.kiln.runtime.trace.Tracer;
 import dev.kiln.spi.Accelerator;
@@ -30,11 +29,12 @@ import java.util.Map;
 /**
  * A whole training step — forward, loss, backward, optimizer update — traced once into one graph
  * and compiled once; each {@link #run} is one call into the plugin. With {@code train == false}
- * it is the forward pass and loss only, for evaluation.
+ * it is the forward pass and loss only, for evaluation. With a {@link LossScaler} the step
+ * differentiates the scaled loss and applies the update only when every gradient is finite.
  */
 final class CompiledStep implements AutoCloseable {
     /** Where each graph input's buffer comes from at run time. */
-    private sealed interface Source permits Batch, Param, State, Constant, Seed, Scalar, ModuleBuffer {}
+    private sealed interface Source permits Batch, Param, State, Constant, Seed, Scalar, ModuleBuffer, ScalerState {}
     private record Batch(int which) implements Source {}
     private record Param(int index) implements Source {}
     private record State(int param, int slot) implements Source {}
@@ -43,8 +43,10 @@ final class CompiledStep implements AutoCloseable {
     private record Scalar(int which) implements Source {}
     /** A module buffer (BatchNorm running statistics): read fresh each run, since the step replaces it. */
     private record ModuleBuffer(Parameter buffer) implements Source {}
+    /** One of the {@link LossScaler#STATE} scalars. */
+    private record ScalerState(int slot) implements Source {}
 
-    private static final TensorType F32_SCALAR = new TensorType(DType.F32, Shape.scalar());
+    private static final TensorType F32_SCALAR = LossScaler.F32_SCALAR;
 
     private final Kiln kiln;
     private final boolean train;
@@ -53,10 +55,13 @@ final class CompiledStep implements AutoCloseable {
     private final Executable executable;
     private final TensorType xType, yType;
     private final int logitsSize;
+    private final LossScaler scaler;
 
-    CompiledStep(Kiln kiln, Module model, Loss loss, Optimizer optimizer, TensorType xType, TensorType yType, boolean train) {
+    /** {@code scaler} is null for evaluation and for training without loss scaling. */
+    CompiledStep(Kiln kiln, Module model, Loss loss, Optimizer optimizer, LossScaler scaler, TensorType xType, TensorType yType, boolean train) {
         this.kiln = kiln;
         this.train = train;
+        this.scaler = train ? scaler : null;
         this.xType = xType;
         this.yType = yType;
         this.params = model.parameters();
@@ -82,6 +87,13 @@ final class CompiledStep implements AutoCloseable {
         // Buffer updates (running statistics) are extra forward outputs, so they survive lowering and autodiff.
         List<StateUpdates.Update> updates = StateUpdates.take(tr);
         List<Value> forwardOuts = new ArrayList<>(List.of(a.value(l), a.value(out)));
+        // Autodiff differentiates the first output: with loss scaling that is loss * scale, and the loss itself comes next.
+        Value scaleIn = null;
+        if (this.scaler != null) {
+            scaleIn = tr.builder().input(F32_SCALAR);
+            forwardOuts.addFirst(a.value(l.mul(a.symbolic(kiln, tr, scaleIn))));
+        }
+        int first = scaleIn == null ? 0 : 1;
         for (StateUpdates.Update u : updates) forwardOuts.add(u.value());
         bufferTargets = updates.stream().map(StateUpdates.Update::target).toList();
         int nb = bufferTargets.size();
@@ -96,6 +108,7 @@ final class CompiledStep implements AutoCloseable {
             if (in.equals(xv)) sources.add(new Batch(0));
             else if (in.equals(yv)) sources.add(new Batch(1));
             else if (seeds.contains(in)) sources.add(new Seed());
+            else if (in.equals(scaleIn)) sources.add(new ScalerState(LossScaler.SCALE));
             else {
                 Tensor owner = (Tensor) owners.get(indexOfCaptured(tr, owners, in));
                 Integer p = paramOf.get(owner);
@@ -116,11 +129,23 @@ final class CompiledStep implements AutoCloseable {
             Value lr = b.input(F32_SCALAR), step = b.input(F32_SCALAR);
             sources.add(new Scalar(0));
             sources.add(new Scalar(1));
-            List<Value> outs = new ArrayList<>(grads.outputs().subList(0, 2));
+            Tensor stepT = a.symbolic(kiln, upd, step);
+            List<Value> outs = new ArrayList<>(grads.outputs().subList(first, first + 2));
             List<Value> newStates = new ArrayList<>();
             // Global-norm clipping needs every gradient before any update, so it is one graph section here.
             List<Tensor> gs = new ArrayList<>();
-            for (int k = 0; k < wrt.size(); k++) gs.add(a.symbolic(kiln, upd, grads.outputs().get(2 + nb + k)));
+            for (int k = 0; k < wrt.size(); k++) gs.add(a.symbolic(kiln, upd, grads.outputs().get(first + 2 + nb + k)));
+            LossScaler.Unscaled unscaled = null;
+            if (this.scaler != null) {
+                Value good = b.input(F32_SCALAR), skipped = b.input(F32_SCALAR);
+                sources.add(new ScalerState(LossScaler.GOOD_STEPS));
+                sources.add(new ScalerState(LossScaler.SKIPPED_STEPS));
+                Tensor skippedT = a.symbolic(kiln, upd, skipped);
+                unscaled = this.scaler.unscale(gs, a.symbolic(kiln, upd, scaleIn), a.symbolic(kiln, upd, good), skippedT);
+                gs = unscaled.grads();
+                // PyTorch never calls optimizer.step() for a skipped step, so Adam's bias correction does not count it.
+                stepT = stepT.sub(skippedT);
+            }
             gs = optimizer.clipGradients(gs);
             for (int k = 0; k < wrt.size(); k++) {
                 Value pv = forward.inputs().get(wrt.get(k));
@@ -129,13 +154,15 @@ final class CompiledStep implements AutoCloseable {
                     state.add(a.symbolic(kiln, upd, b.input(pv.type())));
                     sources.add(new State(paramInput.get(k), s));
                 }
-                List<Tensor> r = optimizer.update(a.symbolic(kiln, upd, pv), gs.get(k), state,
-                        a.symbolic(kiln, upd, lr), a.symbolic(kiln, upd, step));
+                Tensor param = a.symbolic(kiln, upd, pv);
+                List<Tensor> r = optimizer.update(param, gs.get(k), state, a.symbolic(kiln, upd, lr), stepT);
+                if (unscaled != null) r = keepOnOverflow(unscaled.finite(), r, param, state);
                 outs.add(a.value(r.getFirst()));
                 for (int s = 1; s < r.size(); s++) newStates.add(a.value(r.get(s)));
             }
             outs.addAll(newStates);
-            outs.addAll(grads.outputs().subList(2, 2 + nb));
+            outs.addAll(grads.outputs().subList(first + 2, first + 2 + nb));
+            if (unscaled != null) for (Tensor t : unscaled.nextState()) outs.add(a.value(t));
             graph = b.build(outs);
             updatedParams = paramInput;
         } else {
@@ -161,6 +188,17 @@ final class CompiledStep implements AutoCloseable {
     /** Size of the traced graph before plugin compilation, for the compile JFR event. */
     final int graphNodes, graphInputs;
     private final int stateSize;
+
+    /**
+     * The update where the gradients were finite, else the old parameter and state: a select
+     * rather than a branch, so the step stays one static graph.
+     */
+    private static List<Tensor> keepOnOverflow(Tensor finite, List<Tensor> updated, Tensor param, List<Tensor> state) {
+        List<Tensor> kept = new ArrayList<>(updated.size());
+        kept.add(finite.where(updated.getFirst(), param));
+        for (int s = 0; s < state.size(); s++) kept.add(finite.where(updated.get(s + 1), state.get(s)));
+        return kept;
+    }
 
     private static int indexOfCaptured(Tracer tr, List<Object> owners, Value in) {
         for (int i = 0; i < owners.size(); i++) if (tr.capturedValue(owners.get(i)).equals(in)) return i;
@@ -190,6 +228,7 @@ final class CompiledStep implements AutoCloseable {
                 case State st -> state.computeIfAbsent(params.get(st.param()), k -> zeros(k))[st.slot()];
                 case Constant c -> a.buffer(c.tensor());
                 case ModuleBuffer m -> a.buffer(m.buffer().value(kiln));
+                case ScalerState ss -> scaler.state()[ss.slot()];
                 case Seed sd -> {
                     scratch.set(ValueLayout.JAVA_LONG, 0, a.nextSeed(kiln));
                     yield fill(acc, fixedBuffer, scratch);
@@ -209,6 +248,7 @@ final class CompiledStep implements AutoCloseable {
             for (int k : updatedParams) for (Buffer b : state.get(params.get(k))) outs.add(b);
         }
         for (Parameter p : bufferTargets) outs.add(a.buffer(p.value(kiln)));
+        if (scaler != null) outs.addAll(List.of(scaler.state()));
         executable.run(inputs, outs);
         float[] lossHost = new float[1];
         float[] outHost = new float[logitsSize];

@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Trains a classifier the way Keras' {@code fit} does. The whole step (forward, loss, backward,
@@ -34,6 +35,10 @@ import java.util.Map;
  * parameters, optimizer state, step counter, position in the epoch, learning-rate schedule and the
  * Kiln's random stream come back, so on the same plugin the resumed run computes bit for bit what
  * the uninterrupted one would have.
+ *
+ * <p>With fp16-mixed precision, or when {@link Builder#lossScaling} asks for it, the step scales
+ * the loss dynamically ({@link LossScaling}); {@link #lossScale()} and {@link #skippedSteps()}
+ * report how that goes.
  */
 public final class Trainer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Trainer.class.getName());
@@ -50,6 +55,8 @@ public final class Trainer implements AutoCloseable {
     private final Map<Integer, CompiledStep> trainSteps = new HashMap<>();
     private final Map<Integer, CompiledStep> evalSteps = new HashMap<>();
     final Map<Parameter, Buffer[]> optimizerState = new IdentityHashMap<>();
+    /** Null without loss scaling. */
+    final LossScaler scaler;
     // Where the run stands; all of it goes into a checkpoint so a restored trainer continues exactly.
     long step;
     int epochsDone;
@@ -68,6 +75,9 @@ public final class Trainer implements AutoCloseable {
         this.validationSplit = b.validationSplit;
         this.topK = b.topK;
         this.callbacks = List.copyOf(b.callbacks);
+        LossScaling scaling = b.lossScaling != null ? b.lossScaling
+                : kiln.precision().lossScaling() ? LossScaling.dynamic() : null;
+        this.scaler = scaling == null ? null : new LossScaler(kiln, scaling);
     }
 
     public static Builder builder(Kiln kiln, Module model) { return new Builder(kiln, model); }
@@ -75,8 +85,20 @@ public final class Trainer implements AutoCloseable {
     /** Asks {@link #fit} to stop after the current epoch (for early-stopping callbacks). */
     public void stop() { stopRequested = true; }
 
-    /** Optimizer steps taken so far. */
+    /** Training steps taken so far, including those loss scaling skipped. */
     public long steps() { return step; }
+
+    /**
+     * The loss scale the next step will use, read from the accelerator (so not for every step);
+     * 1 without loss scaling, as PyTorch's {@code GradScaler.get_scale()}.
+     */
+    public double lossScale() { return scaler == null ? 1 : scaler.values()[LossScaler.SCALE]; }
+
+    /** Steps whose gradients overflowed, so loss scaling left the parameters as they were; 0 without it. */
+    public long skippedSteps() { return scaler == null ? 0 : (long) scaler.values()[LossScaler.SKIPPED_STEPS]; }
+
+    /** The loss-scaling settings, or null when the loss is not scaled. */
+    public LossScaling lossScaling() { return scaler == null ? null : scaler.config; }
 
     /** Epochs completed so far; {@link #fit} continues after them. */
     public int epochsCompleted() { return epochsDone; }
@@ -219,7 +241,8 @@ public final class Trainer implements AutoCloseable {
     /**
      * Writes the whole training state to a safetensors file, atomically: parameters under their
      * {@link Module#namedParameters()} names, optimizer state as {@code optimizer.<name>.<slot>},
-     * and step, epoch, position, learning rate and RNG state in the metadata. See
+     * and step, epoch, position, learning rate, RNG state and the loss-scaling state
+     * ({@code scaler.scale}, {@code scaler.good_steps}, {@code scaler.skipped_steps}) in the metadata. See
      * {@code docs/checkpoints.md}.
      */
     public void save(Path path) { TrainerCheckpoint.save(this, path); }
@@ -240,7 +263,7 @@ public final class Trainer implements AutoCloseable {
         TensorType y = new TensorType(DType.I32, Shape.of(batch.size()));
         CompileEvent ev = new CompileEvent();
         ev.begin();
-        CompiledStep cs = new CompiledStep(kiln, model, loss, train ? optimizer : null, x, y, train);
+        CompiledStep cs = new CompiledStep(kiln, model, loss, train ? optimizer : null, scaler, x, y, train);
         if (ev.shouldCommit()) {
             ev.training = train;
             ev.batchSize = batch.size();
@@ -263,6 +286,7 @@ public final class Trainer implements AutoCloseable {
         closeSteps();
         optimizerState.values().forEach(bs -> { for (Buffer b : bs) b.close(); });
         optimizerState.clear();
+        if (scaler != null) scaler.close();
     }
 
     public static final class Builder {
@@ -274,6 +298,7 @@ public final class Trainer implements AutoCloseable {
         private long seed = 0;
         private double validationSplit;
         private int topK = 5;
+        private LossScaling lossScaling;
         private final List<Callback> callbacks = new ArrayList<>();
 
         private Builder(Kiln kiln, Module model) {
@@ -313,6 +338,17 @@ public final class Trainer implements AutoCloseable {
         }
 
         public Builder callback(Callback c) { this.callbacks.add(c); return this; }
+
+        /**
+         * Scales the loss dynamically with these settings, whatever the precision policy, as
+         * Keras' {@code LossScaleOptimizer}. Without this call the trainer uses
+         * {@link LossScaling#dynamic()} when the policy asks for loss scaling (fp16-mixed) and
+         * nothing otherwise.
+         */
+        public Builder lossScaling(LossScaling s) {
+            this.lossScaling = Objects.requireNonNull(s, "loss scaling settings; leave the call out for the policy's default");
+            return this;
+        }
 
         public Trainer build() {
             if (optimizer == null) throw new IllegalStateException("Trainer needs an optimizer, e.g. new Adam(1e-3)");

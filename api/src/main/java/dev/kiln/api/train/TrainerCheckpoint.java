@@ -23,11 +23,13 @@ import java.util.Map;
  * A {@link Trainer}'s state as one safetensors file. Tensors: each parameter under its
  * {@code namedParameters()} name ({@code 1.weight}), each optimizer state tensor under
  * {@code optimizer.<parameter>.<state name>} ({@code optimizer.1.weight.exp_avg}). Metadata
- * (strings, as the format requires): the counters that make a resumed run continue exactly.
+ * (strings, as the format requires): the counters that make a resumed run continue exactly, and
+ * with loss scaling its state as {@code scaler.<name>} (PyTorch keeps it in the scaler's state dict).
  */
 final class TrainerCheckpoint {
     static final String FORMAT = "kiln.trainer";
     static final String VERSION = "1";
+    static final String SCALER_PREFIX = "scaler.";
 
     private TrainerCheckpoint() {}
 
@@ -64,6 +66,10 @@ final class TrainerCheckpoint {
         meta.put("optimizer", opt.toString());
         meta.put("optimizer_state", String.join(",", slots));
         meta.put("backend", kiln.backend());
+        if (t.scaler != null) {
+            double[] v = t.scaler.values();
+            for (int i = 0; i < v.length; i++) meta.put(SCALER_PREFIX + LossScaler.STATE.get(i), Double.toString(v[i]));
+        }
         new SafeTensorsFile(tensors, meta).write(path);
     }
 
@@ -95,6 +101,7 @@ final class TrainerCheckpoint {
             throw new CheckpointException(path, "was trained with shuffle seed " + shuffle + " but this trainer uses " + t.shuffleSeed()
                     + "; build the trainer with .seed(" + shuffle + ") to resume the same run");
         }
+        double[] scaler = t.scaler == null ? null : scalerState(path, meta);
         ModelWeights.check(t.model(), f.tensors(), path);
         Map<Parameter, float[][]> state = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
@@ -131,6 +138,21 @@ final class TrainerCheckpoint {
         t.epochSeen = seen;
         opt.setLearningRate(lr);
         kiln.restoreRngState(rng);
+        if (scaler != null) t.scaler.set(scaler);
+    }
+
+    /** As PyTorch's {@code GradScaler.load_state_dict}: a scaling trainer needs the saved scaler state. */
+    private static double[] scalerState(Path path, Map<String, String> meta) {
+        if (!meta.containsKey(SCALER_PREFIX + LossScaler.STATE.getFirst())) {
+            throw new CheckpointException(path, "was saved without loss scaling, but this trainer scales the loss; "
+                    + "restore it into a trainer without loss scaling");
+        }
+        double[] v = new double[LossScaler.STATE.size()];
+        for (int i = 0; i < v.length; i++) v[i] = decimal(path, meta, SCALER_PREFIX + LossScaler.STATE.get(i));
+        if (!(v[LossScaler.SCALE] > 0) || Double.isInfinite(v[LossScaler.SCALE])) {
+            throw new CheckpointException(path, "metadata \"" + SCALER_PREFIX + "scale\" must be positive and finite, got " + v[LossScaler.SCALE]);
+        }
+        return v;
     }
 
     private static long number(Path path, Map<String, String> meta, String key) {
