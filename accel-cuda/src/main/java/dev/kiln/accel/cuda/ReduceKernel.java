@@ -88,6 +88,29 @@ final class ReduceKernel {
                 """.formatted(CudaTypes.storage(t), c, init(fn, c), CudaTypes.load(t, "x[r * C + col]"), combine(fn));
     }
 
+    /**
+     * Pass one of a long-row reduction (few outputs, many terms each, as a total): block b takes
+     * range {@code b % splits} of output row {@code b / splits} and writes its partial at
+     * {@code part[split * m + row]}, so {@link #columnTotals} finishes it.
+     */
+    static String rowPartials(ReduceFn fn, DType t) {
+        String c = CudaTypes.compute(t);
+        return CudaTypes.PRELUDE + BlockReduce.functions(c) + """
+                extern "C" __global__ void k(long long m, long long R, long long chunk, long long splits, int krank, Dims kdims, Dims kstr,
+                                             const %1$s* __restrict__ x, %2$s* __restrict__ part) {
+                  __shared__ %2$s buf[256];
+                  long long o = blockIdx.x / splits, split = blockIdx.x %% splits, base = 0;
+                  for (long long rem = o, d = krank - 1; d >= 0; d--) { long long e = kdims.d[d]; base += (rem %% e) * kstr.d[d]; rem /= e; }
+                  long long r1 = min(R, (split + 1) * chunk);
+                  %2$s acc = %3$s;
+                  for (long long j = split * chunk + threadIdx.x; j < r1; j += blockDim.x) { %2$s v = %4$s; %5$s }
+                  acc = %6$s(acc, buf);
+                  if (threadIdx.x == 0) part[split * m + o] = acc;
+                }
+                """.formatted(CudaTypes.storage(t), c, init(fn, c), CudaTypes.load(t, "x[base + j]"), combine(fn),
+                fn == ReduceFn.SUM ? "block_sum" : "block_max");
+    }
+
     /** Pass two: y[c] combines the S partials of column c in order. */
     static String columnTotals(ReduceFn fn, DType t) {
         String c = CudaTypes.compute(t);
@@ -126,6 +149,15 @@ final class ReduceKernel {
             long blocks = Math.min((m + 7) / 8, (long) sms * 32);
             k.add(k.launch("reduce_rows_" + suffix, rows(fn, t)).i64(m).i64(r).i32(keptDims.length).dims(keptDims).dims(keptStrides).ptr(x).ptr(y)
                     .grid((int) blocks, 256, 0));
+        } else if (rd[0].length == 1 && rd[1][0] == 1 && m > 0) {
+            long[] keptDims = kd[0].length == 0 ? new long[] {1} : kd[0], keptStrides = kd[0].length == 0 ? new long[] {0} : kd[1];
+            long splits = Math.max(1, Math.min((r + 2047) / 2048, ((long) sms * 4 + m - 1) / m));
+            long chunk = (r + splits - 1) / splits;
+            splits = (r + chunk - 1) / chunk;
+            long part = k.allocate(splits * m * computeBytes(t));
+            k.add(k.launch("reduce_row_parts_" + suffix, rowPartials(fn, t)).i64(m).i64(r).i64(chunk).i64(splits)
+                    .i32(keptDims.length).dims(keptDims).dims(keptStrides).ptr(x).ptr(part).grid((int) (m * splits), 256, 0));
+            k.add(k.launch("reduce_col_totals_" + suffix, columnTotals(fn, t)).i64(splits).i64(m).ptr(part).ptr(y).elements(m, sms));
         } else if (r > 0 && kd[0].length == 1 && kd[1][0] == 1 && rd[0].length == 1 && rd[1][0] == kd[0][0]) {
             long tiles = (m + 31) / 32;
             long splits = Math.max(1, Math.min((r + 7) / 8, ((long) sms * 4 + tiles - 1) / tiles));

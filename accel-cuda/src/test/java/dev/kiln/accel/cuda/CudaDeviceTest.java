@@ -95,6 +95,18 @@ class CudaDeviceTest {
         }
     }
 
+    /** Each shape of reduction the planner picks: rows, columns, long rows split across blocks, and any strides. */
+    @Test void reductionsOfEveryShapeMatchFloat64() {
+        Graph.Builder b = Graph.builder();
+        Value x = b.input(TensorType.of(DType.F32, 3, 50001)), y = b.input(TensorType.of(DType.F32, 2000, 3, 40));
+        Graph g = b.build(List.of(b.sum(x, List.of(1), false), b.sum(x, List.of(0, 1), false),
+                b.apply1(new dev.kiln.spi.ir.Primitive.Reduce(dev.kiln.spi.ir.Primitive.ReduceFn.MAX, List.of(1), false), x),
+                b.sum(y, List.of(2), false), b.sum(y, List.of(0), false), b.sum(y, List.of(0, 2), false), b.sum(y, List.of(0, 1), false)));
+        try (Executable exe = acc.compile(g, CompileOptions.defaults())) {
+            check(g, exe, new Random(3), 1e-5);
+        }
+    }
+
     @Test void ncclOneRankCollectives() {
         Assumptions.assumeTrue(acc.capabilities().collectives(), "NCCL (libnccl.so.2) did not load");
         TensorType t = TensorType.of(DType.F32, 1000);

@@ -56,6 +56,7 @@ class CudaKernelSourcesTest {
                 sources.put("reduce " + fn + " " + t, ReduceKernel.source(fn, t));
                 sources.put("reduce rows " + fn + " " + t, ReduceKernel.rows(fn, t));
                 sources.put("reduce cols " + fn + " " + t, ReduceKernel.columnPartials(fn, t));
+                sources.put("reduce row parts " + fn + " " + t, ReduceKernel.rowPartials(fn, t));
                 sources.put("reduce col totals " + fn + " " + t, ReduceKernel.columnTotals(fn, t));
             }
             sources.put("matmul " + t, MatmulKernel.source(t));
