@@ -16,10 +16,10 @@ tar czf .device/jre.tgz -C /tmp/kiln-pack jre && rm -rf /tmp/kiln-pack
 # The console launcher brings JUnit; oneDNN's natives are not needed on the GPU machine.
 (tr ':' '\n' < /tmp/kiln-cuda-cp.txt; echo; tr ':' '\n' < /tmp/kiln-ex-cp.txt; echo) | grep '\.jar$' | sort -u \
   | grep -vE -- '-redist|junit|opentest4j|apiguardian|jfreechart|dnnl-|opencl-|cuda-.*-linux-x86_64' | xargs -I{} cp {} .device/lib/
-# Only the CUDA natives Kiln loads (cudart, cuBLAS, NVRTC, NCCL): 0.8 MB instead of 5.
+# Only the CUDA natives Kiln loads (cudart, cuBLAS, NVRTC, NCCL, cuDNN): 0.8 MB instead of 5.
 CUDA_NATIVE=$(tr ':' '\n' < /tmp/kiln-cuda-cp.txt | grep 'cuda-.*-linux-x86_64.jar')
 rm -rf /tmp/kiln-slim && mkdir /tmp/kiln-slim && (cd /tmp/kiln-slim && unzip -q "$CUDA_NATIVE" \
-  && find . -name '*.so' | grep -vE 'jnicudart|jnicublas|jninvrtc|jninccl' | xargs rm -f \
+  && find . -name '*.so' | grep -vE 'jnicudart|jnicublas|jninvrtc|jninccl|jnicudnn' | xargs rm -f \
   && zip -q -r -9 "$OLDPWD/.device/lib/$(basename "$CUDA_NATIVE")" .) && rm -rf /tmp/kiln-slim
 cp accel-cuda/target/kiln-accel-cuda-*.jar examples/target/kiln-examples-*.jar .device/lib/
 # The GPT benchmark (gpt.sh): Kiln's side from the bench jar, PyTorch's from bench/gpt_torch.py.

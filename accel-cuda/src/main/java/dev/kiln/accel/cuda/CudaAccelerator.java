@@ -32,6 +32,8 @@ final class CudaAccelerator implements Accelerator {
     private final CudaMemoryPool pool;
     private final CudaModules modules;
     private final CublasLtMatmul.Context lt;
+    /** Null where cuDNN is not installed: convolutions then run on Kiln's NVRTC kernels. */
+    private final CudnnConv.Context cudnn;
     private final PinnedStaging staging = new PinnedStaging();
     private final Capabilities capabilities;
     private volatile boolean closed;
@@ -42,6 +44,7 @@ final class CudaAccelerator implements Accelerator {
         pool = new CudaMemoryPool(device, stream);
         modules = new CudaModules(device);
         lt = new CublasLtMatmul.Context(pool);
+        cudnn = CudnnConv.Context.open(stream);
         capabilities = new Capabilities(EnumSet.allOf(DType.class),
                 Set.of(Composite.Linear.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.SoftmaxCrossEntropy.class,
                         Composite.SoftmaxCrossEntropyGrad.class, Composite.AdamUpdate.class, Composite.SgdUpdate.class,
@@ -101,6 +104,9 @@ final class CudaAccelerator implements Accelerator {
         staging.download(b.address(), host, bytes, stream);
     }
 
+    /** Whether convolutions go through cuDNN (loaded, and not switched off with {@code -Dkiln.cuda.cudnn=false}). */
+    boolean hasCudnn() { return cudnn != null; }
+
     @Override public Executable compile(Graph graph, CompileOptions options) {
         ensureOpen();
         device.bind();
@@ -109,7 +115,7 @@ final class CudaAccelerator implements Accelerator {
         if (options.fusion() && !"false".equalsIgnoreCase(System.getProperty("kiln.cuda.chains"))) graph = CudaChainFusion.fuse(graph);
         CudaKernels kernels = new CudaKernels(modules, pool, device.multiprocessors());
         try {
-            CudaPlanner planner = new CudaPlanner(kernels, lt, options.precision(), graph);
+            CudaPlanner planner = new CudaPlanner(kernels, lt, cudnn, options.precision(), graph);
             long[] inputs = new long[graph.inputs().size()];
             for (int i = 0; i < inputs.length; i++) {
                 inputs[i] = kernels.allocate(graph.inputs().get(i).type().byteSize());
@@ -157,6 +163,7 @@ final class CudaAccelerator implements Accelerator {
         device.bind();
         stream.sync();
         lt.close();
+        if (cudnn != null) cudnn.close();
         pool.close();
         stream.sync();
         modules.close();

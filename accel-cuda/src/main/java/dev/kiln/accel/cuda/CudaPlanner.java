@@ -24,6 +24,7 @@ import org.bytedeco.cuda.global.cublas;
 final class CudaPlanner {
     private final CudaKernels k;
     private final CublasLtMatmul.Context lt;
+    private final CudnnConv.Context cudnn;
     private final PrecisionPolicy precision;
     private final boolean ltGelu;
     private final Map<Integer, Long> address = new HashMap<>();
@@ -36,9 +37,10 @@ final class CudaPlanner {
     private int depth;
     private int nextId;
 
-    CudaPlanner(CudaKernels k, CublasLtMatmul.Context lt, PrecisionPolicy precision, Graph g) {
+    CudaPlanner(CudaKernels k, CublasLtMatmul.Context lt, CudnnConv.Context cudnn, PrecisionPolicy precision, Graph g) {
         this.k = k;
         this.lt = lt;
+        this.cudnn = cudnn;
         this.precision = precision;
         this.ltGelu = "true".equalsIgnoreCase(System.getProperty("kiln.cuda.ltGelu"));
         this.nextId = Lowering.maxId(g) + 1;
@@ -137,6 +139,12 @@ final class CudaPlanner {
             case Primitive.Iota i -> map(ElementwiseOps.iota(out.dtype()), n, List.of(), 0, MapKernel.rowMajor(od)[i.axis()], od[i.axis()]);
             case Primitive.RandomUniform r -> map(ElementwiseOps.randomUniform(out.dtype()), n,
                     List.of(new View(address(in(n, 0)), 0, new long[od.length])));
+            case Primitive.Conv2d c when cudnn(n, CudnnConv.Kind.FORWARD, in(n, 0).type().shape().dims(), in(n, 1).type().shape().dims(), od,
+                    c.window(), c.groups()) -> { }
+            case Primitive.Conv2dBackwardData c when cudnn(n, CudnnConv.Kind.BACKWARD_DATA, od, in(n, 1).type().shape().dims(),
+                    in(n, 0).type().shape().dims(), c.window(), c.groups()) -> { }
+            case Primitive.Conv2dBackwardWeights c when cudnn(n, CudnnConv.Kind.BACKWARD_FILTER, in(n, 0).type().shape().dims(), od,
+                    in(n, 1).type().shape().dims(), c.window(), c.groups()) -> { }
             case Primitive.Conv2d c -> conv(n, "conv2d", ConvKernels.forward(out.dtype()), in(n, 0).type().shape().dims(),
                     in(n, 1).type().shape().dims(), od, c.window(), c.groups(), od);
             case Primitive.Conv2dBackwardData c -> conv(n, "conv2d_bwd_data", ConvKernels.backwardData(out.dtype()), od,
@@ -400,6 +408,28 @@ final class CudaPlanner {
                 .ptr(address(in(n, 0))).ptr(address(in(n, 1))).ptr(out).elements(total, k.multiprocessors()));
     }
 
+    /**
+     * The convolution through cuDNN when it is loaded and has an algorithm: x, w, y are NCHW / OCKK
+     * / NOHW geometry, and the output is whichever of them {@code kind} computes.
+     */
+    private boolean cudnn(Node n, CudnnConv.Kind kind, int[] x, int[] w, int[] y, dev.kiln.spi.ir.Window2d win, int groups) {
+        if (cudnn == null) return false;
+        long out = output(n);
+        long[] a = switch (kind) {
+            case FORWARD -> new long[] {address(in(n, 0)), address(in(n, 1)), out};
+            case BACKWARD_DATA -> new long[] {out, address(in(n, 1)), address(in(n, 0))};
+            case BACKWARD_FILTER -> new long[] {address(in(n, 0)), out, address(in(n, 1))};
+        };
+        CudnnConv c = CudnnConv.plan(cudnn, k, kind, n.output().type().dtype(), precision, x, w, y, win, groups, a[0], a[1], a[2]);
+        if (c == null) return false;
+        resources.add(c);
+        k.add(c);
+        return true;
+    }
+
+    /** The node's output address, defined now unless an earlier attempt already did. */
+    private long output(Node n) { return address.containsKey(n.output().id()) ? address(n.output()) : define(n.output()); }
+
     /** A direct convolution-family kernel over {@code iter}'s elements: x, weight and y geometry as NCHW / OCKK / NOHW. */
     private void conv(Node n, String name, String source, int[] x, int[] w, int[] y, dev.kiln.spi.ir.Window2d win, int groups, int[] iter) {
         long total = 1;
@@ -408,7 +438,7 @@ final class CudaPlanner {
                 .i64(x[0]).i64(x[1]).i64(x[2]).i64(x[3]).i64(w[0]).i64(y[2]).i64(y[3]).i64(w[2]).i64(w[3])
                 .i64(win.strideH()).i64(win.strideW()).i64(win.padH()).i64(win.padW()).i64(win.dilationH()).i64(win.dilationW()).i64(groups);
         for (Value v : n.inputs()) l.ptr(address(v));
-        k.add(l.ptr(define(n.output())).elements(total, k.multiprocessors()));
+        k.add(l.ptr(output(n)).elements(total, k.multiprocessors()));
     }
 
     /** {P, Q}: the sizes before and after {@code axis}. */

@@ -45,7 +45,7 @@ class CudaDeviceTest {
         if (acc.device().ampereOrNewer()) {
             assertTrue(acc.capabilities().precisions().containsAll(List.of(PrecisionPolicy.TF32, PrecisionPolicy.BF16_MIXED, PrecisionPolicy.FP16_MIXED)));
         }
-        System.out.println("cuda device: " + acc.devices() + ", precisions " + acc.capabilities().precisions());
+        System.out.println("cuda device: " + acc.devices() + ", precisions " + acc.capabilities().precisions() + ", cuDNN " + (acc.hasCudnn() ? "loaded" : "not loaded"));
     }
 
     /** A linear layer, softmax and a matmul as one captured CUDA graph, replayed with new inputs. */
