@@ -59,7 +59,8 @@ def run(mode, args, device):
     model = LanguageModel(args.layers, args.dim, args.heads, args.seq).to(device)
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)
-    step_fn = model if mode == "eager" else torch.compile(model)
+    # "compile" is torch.compile's default mode; "compile-reduce-overhead" adds CUDA graphs, as Kiln replays its step.
+    step_fn = model if mode == "eager" else torch.compile(model, mode="reduce-overhead" if mode == "compile-reduce-overhead" else None)
     g = torch.Generator().manual_seed(1)
     batches = [torch.randint(0, VOCAB, (args.batch, args.seq + 1), generator=g).to(device) for _ in range(8)]
     def step(i):
@@ -82,7 +83,7 @@ def run(mode, args, device):
     tokens = args.steps * args.batch * args.seq / seconds
     flops = (6 * params + 12 * args.layers * args.seq * args.dim) * tokens
     print(f"torch-{mode}: {tokens:.0f} tokens/s  {1e3 * seconds / args.steps:.1f} ms/step  {flops / 1e12:.1f} TFLOP/s  "
-          f"loss {loss.item():.4f}  params {params}", flush=True)
+          f"MFU {100 * flops / 1e12 / args.peak_tflops:.1f}% of {args.peak_tflops:.0f}  loss {loss.item():.4f}  params {params}", flush=True)
 
 
 def main():
@@ -92,6 +93,7 @@ def main():
     p.add_argument("--precision", default="bf16-mixed")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--modes", default="eager,compile")
+    p.add_argument("--peak-tflops", type=float, default=989.0, help="dense bf16 peak of the GPU (H100 SXM: 989), for MFU")
     args = p.parse_args()
     device = torch.device(args.device)
     print(f"pytorch {torch.__version__} on {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}", flush=True)

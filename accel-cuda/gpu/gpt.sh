@@ -13,5 +13,5 @@ timeout ${KILN_TIMEOUT:-300} $J --add-modules jdk.incubator.vector --enable-nati
 echo "kiln exit $? after $(( $(date +%s) - start )) s"; grep -vE "WARNING" $OUT/kiln-gpt.log | tail -${KILN_TAIL:-6}
 [ -n "$SKIP_TORCH" ] && exit 0
 start=$(date +%s)
-timeout ${TORCH_TIMEOUT:-200} python3 gpt_torch.py "$@" > $OUT/torch-gpt.log 2>&1
+timeout ${TORCH_TIMEOUT:-200} python3 gpt_torch.py --modes ${TORCH_MODES:-eager,compile} "$@" > $OUT/torch-gpt.log 2>&1
 echo "torch exit $? after $(( $(date +%s) - start )) s"; grep -E "pytorch|torch-" $OUT/torch-gpt.log | tail -4

@@ -29,7 +29,7 @@ import java.util.SplittableRandom;
  * through {@link Trainer}'s compiled step, timed in tokens/s over the steps after warm-up; the
  * PyTorch side is {@code bench/gpt_torch.py}. Tokens are seeded random bytes: throughput does not
  * depend on the text. Options: {@code --layers 6 --dim 512 --heads 8 --seq 256 --batch 32
- * --steps 20 --warmup 5 --precision bf16-mixed --backend NAME}.
+ * --steps 20 --warmup 5 --precision bf16-mixed --backend NAME --peak-tflops 989}.
  */
 public final class GptBench {
     private static final int VOCAB = 256;
@@ -39,6 +39,7 @@ public final class GptBench {
     public static void main(String[] args) {
         int layers = 6, dim = 512, heads = 8, seq = 256, batch = 32, steps = 20, warmup = 5;
         String precision = "bf16-mixed", backend = null;
+        double peakTflops = 989; // H100 SXM, dense bf16 tensor-core peak: the denominator of MFU
         for (int i = 0; i + 1 < args.length; i += 2) {
             String v = args[i + 1];
             switch (args[i]) {
@@ -51,6 +52,7 @@ public final class GptBench {
                 case "--warmup" -> warmup = Integer.parseInt(v);
                 case "--precision" -> precision = v;
                 case "--backend" -> backend = v;
+                case "--peak-tflops" -> peakTflops = Double.parseDouble(v);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -76,8 +78,9 @@ public final class GptBench {
             double tokensPerSecond = (double) steps * batch * seq / seconds;
             // 6 FLOPs per parameter per token (forward and backward) plus attention's score and value products.
             double flopsPerToken = 6.0 * params + 12.0 * layers * seq * dim;
-            System.out.printf("kiln %s %s: %,d parameters, %.1f ms/step, %,.0f tokens/s, %.1f TFLOP/s model FLOPs%n",
-                    kiln.backend(), kiln.precision().label(), params, 1e3 * seconds / steps, tokensPerSecond, tokensPerSecond * flopsPerToken / 1e12);
+            double tflops = tokensPerSecond * flopsPerToken / 1e12;
+            System.out.printf("kiln %s %s: %,d parameters, %.1f ms/step, %,.0f tokens/s, %.1f TFLOP/s model FLOPs, MFU %.1f%% of %.0f%n",
+                    kiln.backend(), kiln.precision().label(), params, 1e3 * seconds / steps, tokensPerSecond, tflops, 100 * tflops / peakTflops, peakTflops);
         }
     }
 
