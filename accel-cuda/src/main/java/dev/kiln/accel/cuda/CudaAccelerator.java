@@ -33,7 +33,7 @@ final class CudaAccelerator implements Accelerator {
     private final CudaModules modules;
     private final CublasLtMatmul.Context lt;
     /** Null where cuDNN is not installed: convolutions then run on Kiln's NVRTC kernels. */
-    private final CudnnConv.Context cudnn;
+    private final Cudnn cudnn;
     private final PinnedStaging staging = new PinnedStaging();
     private final Capabilities capabilities;
     private volatile boolean closed;
@@ -44,11 +44,12 @@ final class CudaAccelerator implements Accelerator {
         pool = new CudaMemoryPool(device, stream);
         modules = new CudaModules(device);
         lt = new CublasLtMatmul.Context(pool);
-        cudnn = CudnnConv.Context.open(stream);
+        cudnn = Cudnn.open(stream);
         capabilities = new Capabilities(EnumSet.allOf(DType.class),
                 Set.of(Composite.Linear.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.SoftmaxCrossEntropy.class,
                         Composite.SoftmaxCrossEntropyGrad.class, Composite.AdamUpdate.class, Composite.SgdUpdate.class,
-                        Composite.LayerNorm.class, Composite.LayerNormGrad.class),
+                        Composite.LayerNorm.class, Composite.LayerNormGrad.class, Composite.MaxPool2d.class, Composite.BatchNorm.class,
+                        Composite.BatchNormGrad.class),
                 precisions(device), NcclCollectives.available());
     }
 

@@ -24,7 +24,7 @@ import org.bytedeco.cuda.global.cublas;
 final class CudaPlanner {
     private final CudaKernels k;
     private final CublasLtMatmul.Context lt;
-    private final CudnnConv.Context cudnn;
+    private final Cudnn cudnn;
     private final PrecisionPolicy precision;
     private final boolean ltGelu;
     private final Map<Integer, Long> address = new HashMap<>();
@@ -37,7 +37,7 @@ final class CudaPlanner {
     private int depth;
     private int nextId;
 
-    CudaPlanner(CudaKernels k, CublasLtMatmul.Context lt, CudnnConv.Context cudnn, PrecisionPolicy precision, Graph g) {
+    CudaPlanner(CudaKernels k, CublasLtMatmul.Context lt, Cudnn cudnn, PrecisionPolicy precision, Graph g) {
         this.k = k;
         this.lt = lt;
         this.cudnn = cudnn;
@@ -177,6 +177,9 @@ final class CudaPlanner {
                         .grid(Math.min(rows, 1 << 20), BlockReduce.threads(classes), 0));
             }
             case Composite.LayerNorm l -> { return layerNorm(l, n); }
+            case Composite.MaxPool2d m -> { return maxPool(m, n); }
+            case Composite.BatchNorm bn -> { return batchNorm(bn, n); }
+            case Composite.BatchNormGrad bg -> { return batchNormGrad(bg, n); }
             case Composite.LayerNormGrad l -> { return layerNormGrad(l, n); }
             case Composite.AdamUpdate a -> mapAll(OptimizerKernels.adam(a, t), n);
             case Composite.SgdUpdate s -> mapAll(OptimizerKernels.sgd(s, t), n);
@@ -422,6 +425,53 @@ final class CudaPlanner {
         };
         CudnnConv c = CudnnConv.plan(cudnn, k, kind, n.output().type().dtype(), precision, x, w, y, win, groups, a[0], a[1], a[2]);
         if (c == null) return false;
+        resources.add(c);
+        k.add(c);
+        return true;
+    }
+
+    private boolean maxPool(Composite.MaxPool2d m, Node n) {
+        if (!CudnnMaxPool.applies(cudnn, n.output().type().dtype(), in(n, 0).type().shape().dims(), m.window())) return false;
+        CudnnMaxPool p = CudnnMaxPool.plan(cudnn, n.output().type().dtype(), in(n, 0).type().shape().dims(), n.output().type().shape().dims(),
+                m.window(), address(in(n, 0)), define(n.output()));
+        resources.add(p);
+        k.add(p);
+        return true;
+    }
+
+    /** Training copies the running statistics into their outputs first: cuDNN steps them in place. */
+    private boolean batchNorm(Composite.BatchNorm bn, Node n) {
+        TensorType x = in(n, 0).type();
+        if (!CudnnBatchNorm.applies(cudnn, x.dtype(), x.shape().dims(), bn.eps())) return false;
+        long[] a = new long[6];
+        for (int i = 0; i < 3; i++) a[i] = address(in(n, i));
+        a[3] = define(n.output());
+        if (bn.training()) {
+            for (int i = 1; i < 3; i++) {
+                long dst = define(n.outputs().get(i)), src = address(in(n, i + 2)), bytes = n.outputs().get(i).type().byteSize();
+                k.add(stream -> stream.copy(dst, src, bytes, org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToDevice));
+                a[i + 3] = dst;
+            }
+        } else {
+            a[4] = address(in(n, 3));
+            a[5] = address(in(n, 4));
+        }
+        CudnnBatchNorm c = CudnnBatchNorm.plan(cudnn, bn.training() ? CudnnBatchNorm.Kind.TRAINING : CudnnBatchNorm.Kind.EVALUATION,
+                x.dtype(), x.shape().dims(), bn.momentum(), bn.eps(), a);
+        resources.add(c);
+        k.add(c);
+        return true;
+    }
+
+    private boolean batchNormGrad(Composite.BatchNormGrad bg, Node n) {
+        TensorType x = in(n, 0).type();
+        if (!CudnnBatchNorm.applies(cudnn, x.dtype(), x.shape().dims(), bg.eps())) return false;
+        long[] a = new long[6];
+        for (int i = 0; i < 3; i++) {
+            a[i] = address(in(n, i));
+            a[i + 3] = define(n.outputs().get(i));
+        }
+        CudnnBatchNorm c = CudnnBatchNorm.plan(cudnn, CudnnBatchNorm.Kind.BACKWARD, x.dtype(), x.shape().dims(), 0, bg.eps(), a);
         resources.add(c);
         k.add(c);
         return true;

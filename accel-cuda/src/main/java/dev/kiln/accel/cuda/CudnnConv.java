@@ -5,7 +5,6 @@ import dev.kiln.core.PrecisionPolicy;
 import dev.kiln.spi.ir.Window2d;
 import java.util.ArrayList;
 import java.util.List;
-import org.bytedeco.cuda.cudnn.cudnnContext;
 import org.bytedeco.cuda.cudnn.cudnnConvolutionBwdDataAlgoPerf_t;
 import org.bytedeco.cuda.cudnn.cudnnConvolutionBwdFilterAlgoPerf_t;
 import org.bytedeco.cuda.cudnn.cudnnConvolutionFwdAlgoPerf_t;
@@ -15,7 +14,6 @@ import org.bytedeco.cuda.cudnn.cudnnTensorStruct;
 import org.bytedeco.cuda.global.cudnn;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.SizeTPointer;
 
@@ -31,30 +29,7 @@ final class CudnnConv implements Step, AutoCloseable {
     private static final System.Logger LOG = System.getLogger("dev.kiln.accel.cuda");
     private static final long MAX_WORKSPACE = 256L << 20;
 
-    /** The handle one accelerator shares, bound to its stream; {@link #open} gives null where cuDNN is absent. */
-    static final class Context implements AutoCloseable {
-        final cudnnContext handle = new cudnnContext();
-
-        private Context(CudaStream stream) {
-            check(cudnn.cudnnCreate(handle), "cudnnCreate");
-            check(cudnn.cudnnSetStream(handle, stream.handle()), "cudnnSetStream");
-        }
-
-        static Context open(CudaStream stream) {
-            if ("false".equalsIgnoreCase(System.getProperty("kiln.cuda.cudnn"))) return null;
-            try {
-                Loader.load(cudnn.class);
-                return new Context(stream);
-            } catch (Throwable t) {
-                LOG.log(System.Logger.Level.INFO, "cuDNN did not load (" + CudaLibraries.rootMessage(t) + "); convolutions use Kiln's own kernels");
-                return null;
-            }
-        }
-
-        @Override public void close() { cudnn.cudnnDestroy(handle); }
-    }
-
-    private final Context ctx;
+    private final Cudnn ctx;
     private final Kind kind;
     private final cudnnTensorStruct xDesc = new cudnnTensorStruct(), yDesc = new cudnnTensorStruct();
     private final cudnnFilterStruct wDesc = new cudnnFilterStruct();
@@ -65,7 +40,7 @@ final class CudnnConv implements Step, AutoCloseable {
     private int algo = -1;
     private long workspace, workspaceBytes;
 
-    private CudnnConv(Context ctx, Kind kind, DType t, long x, long w, long y) {
+    private CudnnConv(Cudnn ctx, Kind kind, DType t, long x, long w, long y) {
         this.ctx = ctx;
         this.kind = kind;
         this.x = x;
@@ -79,15 +54,9 @@ final class CudnnConv implements Step, AutoCloseable {
      * A planned convolution over x [N,C,H,W], w [O,C/groups,KH,KW], y [N,O,OH,OW] (addresses of the
      * three, whichever is the output for {@code kind}), or null where cuDNN has no algorithm for it.
      */
-    static CudnnConv plan(Context ctx, CudaKernels k, Kind kind, DType t, PrecisionPolicy policy, int[] xd, int[] wd, int[] yd,
+    static CudnnConv plan(Cudnn ctx, CudaKernels k, Kind kind, DType t, PrecisionPolicy policy, int[] xd, int[] wd, int[] yd,
                           Window2d win, int groups, long x, long w, long y) {
-        int data = switch (t) {
-            case F32 -> cudnn.CUDNN_DATA_FLOAT;
-            case F64 -> cudnn.CUDNN_DATA_DOUBLE;
-            case BF16 -> cudnn.CUDNN_DATA_BFLOAT16;
-            case F16 -> cudnn.CUDNN_DATA_HALF;
-            default -> -1;
-        };
+        int data = Cudnn.dataType(t);
         if (ctx == null || data < 0) return null;
         int math = t == DType.F64 ? cudnn.CUDNN_DEFAULT_MATH
                 : t == DType.F32 && policy != PrecisionPolicy.TF32 ? cudnn.CUDNN_FMA_MATH : cudnn.CUDNN_TENSOR_OP_MATH;
@@ -108,17 +77,15 @@ final class CudnnConv implements Step, AutoCloseable {
     }
 
     private void describe(int data, int compute, int math, int[] xd, int[] wd, int[] yd, Window2d win, int groups) {
-        check(cudnn.cudnnCreateTensorDescriptor(xDesc), "cudnnCreateTensorDescriptor");
-        check(cudnn.cudnnCreateTensorDescriptor(yDesc), "cudnnCreateTensorDescriptor");
-        check(cudnn.cudnnCreateFilterDescriptor(wDesc), "cudnnCreateFilterDescriptor");
-        check(cudnn.cudnnCreateConvolutionDescriptor(conv), "cudnnCreateConvolutionDescriptor");
-        check(cudnn.cudnnSetTensor4dDescriptor(xDesc, cudnn.CUDNN_TENSOR_NCHW, data, xd[0], xd[1], xd[2], xd[3]), "x descriptor");
-        check(cudnn.cudnnSetTensor4dDescriptor(yDesc, cudnn.CUDNN_TENSOR_NCHW, data, yd[0], yd[1], yd[2], yd[3]), "y descriptor");
-        check(cudnn.cudnnSetFilter4dDescriptor(wDesc, data, cudnn.CUDNN_TENSOR_NCHW, wd[0], wd[1], wd[2], wd[3]), "filter descriptor");
-        check(cudnn.cudnnSetConvolution2dDescriptor(conv, win.padH(), win.padW(), win.strideH(), win.strideW(), win.dilationH(), win.dilationW(),
+        Cudnn.check(cudnn.cudnnCreateFilterDescriptor(wDesc), "cudnnCreateFilterDescriptor");
+        Cudnn.check(cudnn.cudnnCreateConvolutionDescriptor(conv), "cudnnCreateConvolutionDescriptor");
+        Cudnn.check(cudnn.cudnnSetTensor4dDescriptor(xDesc, cudnn.CUDNN_TENSOR_NCHW, data, xd[0], xd[1], xd[2], xd[3]), "x descriptor");
+        Cudnn.check(cudnn.cudnnSetTensor4dDescriptor(yDesc, cudnn.CUDNN_TENSOR_NCHW, data, yd[0], yd[1], yd[2], yd[3]), "y descriptor");
+        Cudnn.check(cudnn.cudnnSetFilter4dDescriptor(wDesc, data, cudnn.CUDNN_TENSOR_NCHW, wd[0], wd[1], wd[2], wd[3]), "filter descriptor");
+        Cudnn.check(cudnn.cudnnSetConvolution2dDescriptor(conv, win.padH(), win.padW(), win.strideH(), win.strideW(), win.dilationH(), win.dilationW(),
                 cudnn.CUDNN_CROSS_CORRELATION, compute), "convolution descriptor");
-        check(cudnn.cudnnSetConvolutionGroupCount(conv, groups), "group count");
-        check(cudnn.cudnnSetConvolutionMathType(conv, math), "math type");
+        Cudnn.check(cudnn.cudnnSetConvolutionGroupCount(conv, groups), "group count");
+        Cudnn.check(cudnn.cudnnSetConvolutionMathType(conv, math), "math type");
     }
 
     /** The heuristics' first algorithm that succeeds, keeps the math asked for (no TF32 for fp32) and fits the workspace cap. */
@@ -151,7 +118,7 @@ final class CudnnConv implements Step, AutoCloseable {
             boolean mathOk = math != cudnn.CUDNN_FMA_MATH || m != cudnn.CUDNN_TENSOR_OP_MATH;
             if (status == cudnn.CUDNN_STATUS_SUCCESS && mathOk && bytes <= MAX_WORKSPACE) {
                 algo = a;
-                check(cudnn.cudnnSetConvolutionMathType(conv, m), "math type");
+                Cudnn.check(cudnn.cudnnSetConvolutionMathType(conv, m), "math type");
                 workspaceBytes = workspaceSize();
                 return workspaceBytes <= MAX_WORKSPACE;
             }
@@ -165,7 +132,7 @@ final class CudnnConv implements Step, AutoCloseable {
     private cudnnConvolutionFwdAlgoPerf_t perfFwd(int n, int[] found) {
         if (fwd == null) {
             fwd = keep(new cudnnConvolutionFwdAlgoPerf_t(n));
-            check(cudnn.cudnnGetConvolutionForwardAlgorithm_v7(ctx.handle, xDesc, wDesc, conv, yDesc, n, found, fwd), "forward algorithm");
+            Cudnn.check(cudnn.cudnnGetConvolutionForwardAlgorithm_v7(ctx.handle, xDesc, wDesc, conv, yDesc, n, found, fwd), "forward algorithm");
         }
         return fwd;
     }
@@ -173,7 +140,7 @@ final class CudnnConv implements Step, AutoCloseable {
     private cudnnConvolutionBwdDataAlgoPerf_t perfData(int n, int[] found) {
         if (data == null) {
             data = keep(new cudnnConvolutionBwdDataAlgoPerf_t(n));
-            check(cudnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(ctx.handle, wDesc, yDesc, conv, xDesc, n, found, data), "backward-data algorithm");
+            Cudnn.check(cudnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(ctx.handle, wDesc, yDesc, conv, xDesc, n, found, data), "backward-data algorithm");
         }
         return data;
     }
@@ -181,7 +148,7 @@ final class CudnnConv implements Step, AutoCloseable {
     private cudnnConvolutionBwdFilterAlgoPerf_t perfFilter(int n, int[] found) {
         if (filter == null) {
             filter = keep(new cudnnConvolutionBwdFilterAlgoPerf_t(n));
-            check(cudnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(ctx.handle, xDesc, yDesc, conv, wDesc, n, found, filter), "backward-filter algorithm");
+            Cudnn.check(cudnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(ctx.handle, xDesc, yDesc, conv, wDesc, n, found, filter), "backward-filter algorithm");
         }
         return filter;
     }
@@ -193,7 +160,7 @@ final class CudnnConv implements Step, AutoCloseable {
                 case BACKWARD_DATA -> cudnn.cudnnGetConvolutionBackwardDataWorkspaceSize(ctx.handle, wDesc, yDesc, conv, xDesc, algo, s);
                 case BACKWARD_FILTER -> cudnn.cudnnGetConvolutionBackwardFilterWorkspaceSize(ctx.handle, xDesc, yDesc, conv, wDesc, algo, s);
             };
-            check(rc, "workspace size");
+            Cudnn.check(rc, "workspace size");
             return s.get();
         }
     }
@@ -205,11 +172,7 @@ final class CudnnConv implements Step, AutoCloseable {
             case BACKWARD_DATA -> cudnn.cudnnConvolutionBackwardData(ctx.handle, alpha, wDesc, pw, yDesc, py, conv, algo, ws, workspaceBytes, beta, xDesc, px);
             case BACKWARD_FILTER -> cudnn.cudnnConvolutionBackwardFilter(ctx.handle, alpha, xDesc, px, yDesc, py, conv, algo, ws, workspaceBytes, beta, wDesc, pw);
         };
-        check(rc, "cudnnConvolution " + kind);
-    }
-
-    private static void check(int rc, String what) {
-        if (rc != cudnn.CUDNN_STATUS_SUCCESS) throw new CudaException(what + " failed: " + cudnn.cudnnGetErrorString(rc).getString() + " (" + rc + ")");
+        Cudnn.check(rc, "cudnnConvolution " + kind);
     }
 
     private <P extends Pointer> P keep(P p) {

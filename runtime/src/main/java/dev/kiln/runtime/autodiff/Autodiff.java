@@ -41,11 +41,16 @@ public final class Autodiff {
             if (n.outputs().stream().noneMatch(v -> adjoint.containsKey(v.id()))) continue;
             if (n.inputs().stream().noneMatch(v -> active.contains(v.id()))) continue;
             List<Value> cotangents = new ArrayList<>();
+            Set<Integer> zeros = new HashSet<>();
             for (Value out : n.outputs()) {
                 Value g = adjoint.get(out.id());
-                cotangents.add(g != null ? g : b.fill(0.0, out.type()));
+                if (g == null) {
+                    g = b.fill(0.0, out.type());
+                    zeros.add(g.id());
+                }
+                cotangents.add(g);
             }
-            List<Value> grads = VjpRules.vjp(b, n, cotangents);
+            List<Value> grads = VjpRules.vjp(b, n, cotangents, zeros);
             for (int j = 0; j < n.inputs().size(); j++) {
                 Value in = n.inputs().get(j), g = grads.get(j);
                 if (g == null || !active.contains(in.id())) continue;

@@ -24,10 +24,12 @@ import java.util.List;
 final class VjpRules {
     private VjpRules() {}
 
-    static List<Value> vjp(Graph.Builder b, Node n, List<Value> gs) {
+    /** {@code zeros}: ids of cotangents that are known zero (outputs nothing downstream used), whose terms a rule may skip. */
+    static List<Value> vjp(Graph.Builder b, Node n, List<Value> gs, java.util.Set<Integer> zeros) {
         List<Value> x = n.inputs();
         Value y = n.output(), g = gs.getFirst();
         Op op = n.op();
+        if (op instanceof Composite.BatchNorm bn && bn.training()) return batchNorm(b, bn, x, gs, zeros);
         return switch (op) {
             case Primitive p -> primitive(b, p, x, y, g);
             case Composite c -> composite(b, c, x, y, g);
@@ -179,7 +181,8 @@ final class VjpRules {
                 yield List.of(b.reshape(dx, in.type().shape()));
             }
             case Composite.AvgPool2d a -> throw new AssertionError("avgpool2d differentiates through its decomposition");
-            case Composite.BatchNorm n -> throw new AssertionError("batchnorm differentiates through its decomposition");
+            case Composite.BatchNorm n -> throw new AssertionError("training batchnorm has its own rule; evaluation differentiates through its decomposition");
+            case Composite.BatchNormGrad n -> throw new AssertionError("batchnormgrad differentiates through its decomposition");
             case Composite.LayerNorm n -> b.apply(new Composite.LayerNormGrad(n.axes(), n.eps()), List.of(x.get(0), x.get(1), g));
             case Composite.LayerNormGrad n -> throw new AssertionError("layernormgrad differentiates through its decomposition");
             case Composite.SgdUpdate u -> throw new UnsupportedOperationException("optimizer updates are not differentiable");
@@ -187,14 +190,39 @@ final class VjpRules {
         };
     }
 
+    /**
+     * Training batch norm: BatchNormGrad for y's cotangent; the updated running statistics also
+     * depend on x and on the old statistics, which matters only when something downstream reads them.
+     */
+    private static List<Value> batchNorm(Graph.Builder b, Composite.BatchNorm bn, List<Value> x, List<Value> gs, java.util.Set<Integer> zeros) {
+        List<Value> d = b.apply(new Composite.BatchNormGrad(bn.eps()), List.of(x.get(0), x.get(1), gs.get(0)));
+        Value gMean = gs.get(1), gVar = gs.get(2);
+        if (zeros.contains(gMean.id()) && zeros.contains(gVar.id())) return Arrays.asList(d.get(0), d.get(1), d.get(2), null, null);
+        Value in = x.get(0);
+        Shape s = in.type().shape();
+        int[] kept = new int[s.rank()];
+        Arrays.fill(kept, 1);
+        kept[1] = s.dim(1);
+        List<Integer> over = new ArrayList<>();
+        for (int i = 0; i < s.rank(); i++) if (i != 1) over.add(i);
+        double count = s.size() / (double) s.dim(1), m = bn.momentum();
+        Value mean = b.mul(b.sum(in, over, true), b.scalar(1 / count, in));
+        // mean' = (1-m) mean + m mean(x); var' = (1-m) var + m sum((x - mean)^2) / (count - 1)
+        Value viaMean = b.mul(b.reshape(gMean, Shape.of(kept)), b.scalar(m / count, in));
+        Value viaVar = b.mul(b.mul(b.reshape(gVar, Shape.of(kept)), b.scalar(2 * m / (count - 1), in)), b.sub(in, mean));
+        Value dx = b.add(d.get(0), b.add(viaMean, viaVar));
+        Value keep = b.scalar(1 - m, in);
+        return Arrays.asList(dx, d.get(1), d.get(2), b.mul(gMean, keep), b.mul(gVar, keep));
+    }
+
     /** Whether {@code c} has a rule here; the others are differentiated through their decomposition. */
     static boolean hasRule(Composite c) {
         // GELU's derivative needs the pre-activation, which the fused op does not keep.
         if (c instanceof Composite.Linear l && l.activation() == Composite.Activation.GELU) return false;
-        // Average pooling is a depthwise convolution and batch-norm backward is many small ops: their
+        // Average pooling is a depthwise convolution and evaluation-mode batch norm is elementwise: their
         // decompositions say it already. Max pooling keeps a rule so its forward can stay native.
-        if (c instanceof Composite.AvgPool2d || c instanceof Composite.BatchNorm) return false;
-        return !(c instanceof Composite.SoftmaxCrossEntropyGrad || c instanceof Composite.LayerNormGrad);
+        if (c instanceof Composite.AvgPool2d || c instanceof Composite.BatchNorm bn && !bn.training()) return false;
+        return !(c instanceof Composite.SoftmaxCrossEntropyGrad || c instanceof Composite.LayerNormGrad || c instanceof Composite.BatchNormGrad);
     }
 
     /** d gelu / dx written in IR ops, matching {@link UnaryFn#geluDerivative(double)}. */

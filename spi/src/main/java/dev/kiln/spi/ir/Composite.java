@@ -214,6 +214,36 @@ public sealed interface Composite extends Op {
     }
 
     /**
+     * The backward of a training-mode {@link BatchNorm}: inputs x, gamma and the output's gradient
+     * dy; outputs dx, dgamma, dbeta. The batch statistics are recomputed from x. (The running
+     * statistics have no gradient, and evaluation mode differentiates through its decomposition.)
+     */
+    record BatchNormGrad(double eps) implements Composite {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 3);
+            TensorType x = in.getFirst();
+            if (x.shape().rank() < 2 || !x.dtype().isFloating()) throw error("needs floating x[n, c, ...]", in);
+            TensorType stat = new TensorType(x.dtype(), Shape.of(x.shape().dim(1)));
+            if (!in.get(1).equals(stat) || !in.get(2).equals(x)) throw error("needs x, gamma " + stat + " and dy " + x, in);
+            return List.of(x, stat, stat);
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value x = in.get(0), dy = in.get(2);
+            Shape s = x.type().shape();
+            int[] kept = new int[s.rank()];
+            java.util.Arrays.fill(kept, 1);
+            kept[1] = s.dim(1);
+            List<Integer> over = new java.util.ArrayList<>();
+            for (int i = 0; i < s.rank(); i++) if (i != 1) over.add(i);
+            Normalized n = Normalized.of(b, x, over, eps);
+            Value dx = n.inputGrad(b, b.mul(dy, b.reshape(in.get(1), Shape.of(kept))));
+            Shape c = Shape.of(s.dim(1));
+            return List.of(dx, b.reshape(b.sum(b.mul(dy, n.xhat()), over, true), c), b.reshape(b.sum(dy, over, true), c));
+        }
+    }
+
+    /**
      * Layer normalisation over the last {@code axes} axes of x, inputs x, gamma and beta shaped as
      * those axes: {@code (x - mean) / sqrt(var + eps) * gamma + beta} with the biased variance.
      */
@@ -233,8 +263,14 @@ public sealed interface Composite extends Op {
         }
 
         public List<Value> decompose(Graph.Builder b, List<Value> in) {
-            Normalized n = Normalized.of(b, in.get(0), axes, eps);
+            Normalized n = Normalized.of(b, in.get(0), trailing(in.get(0), axes), eps);
             return List.of(b.add(b.mul(n.xhat(), in.get(1)), in.get(2)));
+        }
+
+        static List<Integer> trailing(Value x, int axes) {
+            List<Integer> over = new java.util.ArrayList<>();
+            for (int i = x.type().shape().rank() - axes; i < x.type().shape().rank(); i++) over.add(i);
+            return over;
         }
     }
 
@@ -254,13 +290,11 @@ public sealed interface Composite extends Op {
 
         public List<Value> decompose(Graph.Builder b, List<Value> in) {
             Value x = in.get(0), dy = in.get(2);
-            Normalized n = Normalized.of(b, x, axes, eps);
+            Normalized n = Normalized.of(b, x, LayerNorm.trailing(x, axes), eps);
             List<Integer> lead = new java.util.ArrayList<>();
             for (int i = 0; i < x.type().shape().rank() - axes; i++) lead.add(i);
-            Value g = b.mul(dy, in.get(1)), dyXhat = b.mul(dy, n.xhat());
-            Value meanG = b.mul(b.sum(g, n.over(), true), b.scalar(1.0 / n.count(), x));
-            Value meanGx = b.mul(b.sum(b.mul(g, n.xhat()), n.over(), true), b.scalar(1.0 / n.count(), x));
-            Value dx = b.mul(n.inv(), b.sub(b.sub(g, meanG), b.mul(n.xhat(), meanGx)));
+            Value dyXhat = b.mul(dy, n.xhat());
+            Value dx = n.inputGrad(b, b.mul(dy, in.get(1)));
             return List.of(dx, lead.isEmpty() ? dyXhat : b.sum(dyXhat, lead, false), lead.isEmpty() ? dy : b.sum(dy, lead, false));
         }
     }

@@ -27,6 +27,8 @@ public final class NormCases {
                 c.add(new OpCase("batchnorm", name, op, List.of(x, stat, stat, stat, stat),
                         List.of(UNIFORM, SCALE, UNIFORM, UNIFORM, VARIANCE), List.of(0, 1, 2), count));
             }
+            c.add(new OpCase("batchnormgrad", "batchnormgrad " + shape(x), new Composite.BatchNormGrad(1e-5), List.of(x, stat, x),
+                    List.of(UNIFORM, SCALE, UNIFORM), CompositeCases.NOT_DIFFERENTIATED, (int) x.shape().size()));
         }
         Object[][] layer = {{new int[] {4, 7}, 1}, {new int[] {2, 3, 5}, 2}, {new int[] {3, 33}, 1}, {new int[] {2, 3, 4}, 1}};
         for (Object[] l : layer) {
