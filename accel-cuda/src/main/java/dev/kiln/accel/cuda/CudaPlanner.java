@@ -239,6 +239,9 @@ final class CudaPlanner {
             return true;
         }
         if (out != a.dtype()) return false;
+        if (rows * (long) cols * inner != 0) {
+            System.getLogger("dev.kiln.accel.cuda").log(System.Logger.Level.WARNING, "cuBLASLt has no algorithm for " + s + "; " + n.describe() + " runs on the generic matmul kernel");
+        }
         long sam = m.transA() ? 1 : inner, sak = m.transA() ? rows : 1;
         long sbk = m.transB() ? 1 : cols, sbn = m.transB() ? inner : 1;
         k.add(k.launch("matmul_" + a.dtype().label(), MatmulKernel.source(a.dtype()))

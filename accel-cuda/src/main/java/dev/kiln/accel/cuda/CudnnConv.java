@@ -79,8 +79,8 @@ final class CudnnConv implements Step, AutoCloseable {
     private void describe(int data, int compute, int math, int[] xd, int[] wd, int[] yd, Window2d win, int groups) {
         Cudnn.check(cudnn.cudnnCreateFilterDescriptor(wDesc), "cudnnCreateFilterDescriptor");
         Cudnn.check(cudnn.cudnnCreateConvolutionDescriptor(conv), "cudnnCreateConvolutionDescriptor");
-        Cudnn.check(cudnn.cudnnSetTensor4dDescriptor(xDesc, cudnn.CUDNN_TENSOR_NCHW, data, xd[0], xd[1], xd[2], xd[3]), "x descriptor");
-        Cudnn.check(cudnn.cudnnSetTensor4dDescriptor(yDesc, cudnn.CUDNN_TENSOR_NCHW, data, yd[0], yd[1], yd[2], yd[3]), "y descriptor");
+        Cudnn.nchw(xDesc, data, xd);
+        Cudnn.nchw(yDesc, data, yd);
         Cudnn.check(cudnn.cudnnSetFilter4dDescriptor(wDesc, data, cudnn.CUDNN_TENSOR_NCHW, wd[0], wd[1], wd[2], wd[3]), "filter descriptor");
         Cudnn.check(cudnn.cudnnSetConvolution2dDescriptor(conv, win.padH(), win.padW(), win.strideH(), win.strideW(), win.dilationH(), win.dilationW(),
                 cudnn.CUDNN_CROSS_CORRELATION, compute), "convolution descriptor");
