@@ -91,6 +91,10 @@ final class CublasLtMatmul implements Step, AutoCloseable {
             int rc = cublas.cublasLtMatmulAlgoGetHeuristic(ctx.handle, desc, la, lb, ld, ld, pref, 1, result, found);
             cublas.cublasLtMatmulPreferenceDestroy(pref);
             algo = rc == cublas.CUBLAS_STATUS_SUCCESS && found[0] > 0 ? keep(result).algo() : null;
+            if (algo == null) {
+                System.getLogger("dev.kiln.accel.cuda").log(System.Logger.Level.WARNING,
+                        "cuBLASLt heuristic found no algorithm for " + s + " (epilogue " + epilogue + ", status " + rc + ", " + found[0] + " results)");
+            }
         }
     }
 

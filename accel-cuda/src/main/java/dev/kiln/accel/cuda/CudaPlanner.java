@@ -239,9 +239,6 @@ final class CudaPlanner {
             return true;
         }
         if (out != a.dtype()) return false;
-        if (rows * (long) cols * inner != 0) {
-            System.getLogger("dev.kiln.accel.cuda").log(System.Logger.Level.WARNING, "cuBLASLt has no algorithm for " + s + "; " + n.describe() + " runs on the generic matmul kernel");
-        }
         long sam = m.transA() ? 1 : inner, sak = m.transA() ? rows : 1;
         long sbk = m.transB() ? 1 : cols, sbn = m.transB() ? inner : 1;
         k.add(k.launch("matmul_" + a.dtype().label(), MatmulKernel.source(a.dtype()))
@@ -343,9 +340,8 @@ final class CudaPlanner {
                 .i64(rows).i32(len).f64(l.eps()).ptr(address(in(n, 0))).ptr(address(in(n, 1))).ptr(address(in(n, 2)))
                 .ptr(define(n.outputs().get(0))).ptr(stats).grid(warpGrid(rows), 256, 0));
         long tiles = (len + 31) / 32;
-        long splits = Math.max(1, Math.min((rows + 7) / 8, ((long) k.multiprocessors() * 4 + tiles - 1) / tiles));
-        long chunk = Math.max(1, (rows + splits - 1) / splits);
-        splits = Math.max(1, (rows + chunk - 1) / chunk);
+        long[] sc = ReduceKernel.splitRows(rows, 8, tiles, k.multiprocessors());
+        long splits = sc[0], chunk = sc[1];
         long pg = k.allocate(splits * len * word), pb = k.allocate(splits * len * word);
         k.add(k.launch("layernorm_param_grads_" + t.label(), LayerNormKernels.paramPartials(t))
                 .i64(rows).i64(len).i64(chunk).ptr(address(in(n, 0))).ptr(address(in(n, 2))).ptr(stats).ptr(pg).ptr(pb)

@@ -131,62 +131,69 @@ final class ReduceKernel {
 
     private static long computeBytes(DType t) { return CudaTypes.compute(t).equals("float") || CudaTypes.compute(t).equals("int") ? 4 : 8; }
 
-    static void plan(CudaKernels k, ReduceFn fn, DType t, int[] dims, List<Integer> axes, long x, long y) {
-        long[] strides = MapKernel.rowMajor(dims);
-        List<long[]> kept = new ArrayList<>(), reduced = new ArrayList<>();
-        for (int i = 0; i < dims.length; i++) {
-            if (dims[i] == 1) continue;
-            (axes.contains(i) ? reduced : kept).add(new long[] {dims[i], strides[i]});
+    /** The kept and reduced axes (size-1 axes dropped, contiguous neighbours merged) and their element counts. */
+    private record Split(long m, long r, long[][] kept, long[][] reduced) {
+        static Split of(int[] dims, List<Integer> axes) {
+            long[] strides = MapKernel.rowMajor(dims);
+            List<long[]> kept = new ArrayList<>(), reduced = new ArrayList<>();
+            for (int i = 0; i < dims.length; i++) {
+                if (dims[i] == 1) continue;
+                (axes.contains(i) ? reduced : kept).add(new long[] {dims[i], strides[i]});
+            }
+            long m = 1, r = 1;
+            for (long[] a : kept) m *= a[0];
+            for (long[] a : reduced) r *= a[0];
+            return new Split(m, r, merge(kept), merge(reduced));
         }
-        long m = 1, r = 1;
-        for (long[] a : kept) m *= a[0];
-        for (long[] a : reduced) r *= a[0];
-        long[][] kd = merge(kept), rd = merge(reduced);
-        String suffix = fn.name().toLowerCase(java.util.Locale.ROOT) + "_" + t.label();
-        int sms = k.multiprocessors();
-        if (rd[0].length == 1 && rd[1][0] == 1 && (m >= 1024 || r <= 4096)) {
-            long[] keptDims = kd[0].length == 0 ? new long[] {1} : kd[0], keptStrides = kd[0].length == 0 ? new long[] {0} : kd[1];
-            long blocks = Math.min((m + 7) / 8, (long) sms * 32);
-            k.add(k.launch("reduce_rows_" + suffix, rows(fn, t)).i64(m).i64(r).i32(keptDims.length).dims(keptDims).dims(keptStrides).ptr(x).ptr(y)
-                    .grid((int) blocks, 256, 0));
-        } else if (rd[0].length == 1 && rd[1][0] == 1 && m > 0) {
-            long[] keptDims = kd[0].length == 0 ? new long[] {1} : kd[0], keptStrides = kd[0].length == 0 ? new long[] {0} : kd[1];
-            long splits = Math.max(1, Math.min((r + 2047) / 2048, ((long) sms * 4 + m - 1) / m));
-            long chunk = (r + splits - 1) / splits;
-            splits = (r + chunk - 1) / chunk;
-            long part = k.allocate(splits * m * computeBytes(t));
-            k.add(k.launch("reduce_row_parts_" + suffix, rowPartials(fn, t)).i64(m).i64(r).i64(chunk).i64(splits)
-                    .i32(keptDims.length).dims(keptDims).dims(keptStrides).ptr(x).ptr(part).grid((int) (m * splits), 256, 0));
-            k.add(k.launch("reduce_col_totals_" + suffix, columnTotals(fn, t)).i64(splits).i64(m).ptr(part).ptr(y).elements(m, sms));
-        } else if (r > 0 && kd[0].length == 1 && kd[1][0] == 1 && rd[0].length == 1 && rd[1][0] == kd[0][0]) {
-            long tiles = (m + 31) / 32;
-            long splits = Math.max(1, Math.min((r + 7) / 8, ((long) sms * 4 + tiles - 1) / tiles));
-            long chunk = (r + splits - 1) / splits;
-            splits = (r + chunk - 1) / chunk;
-            long part = k.allocate(splits * m * computeBytes(t));
-            k.add(k.launch("reduce_cols_" + suffix, columnPartials(fn, t)).i64(r).i64(m).i64(chunk).ptr(x).ptr(part)
-                    .grid((int) (tiles * splits), 256, 0));
-            k.add(k.launch("reduce_col_totals_" + suffix, columnTotals(fn, t)).i64(splits).i64(m).ptr(part).ptr(y)
-                    .elements(m, sms));
-        } else {
-            k.add(launch(k, fn, t, dims, axes, x, y));
-        }
+
+        /** The reduced elements of each output are one contiguous run. */
+        boolean rows() { return reduced[0].length == 1 && reduced[1][0] == 1; }
+
+        /** x is [r, m] row-major: reduced rows over contiguous kept columns. */
+        boolean columns() { return r > 0 && kept[0].length == 1 && kept[1][0] == 1 && reduced[0].length == 1 && reduced[1][0] == kept[0][0]; }
+
+        long[] keptDims() { return kept[0].length == 0 ? new long[] {1} : kept[0]; }
+
+        long[] keptStrides() { return kept[0].length == 0 ? new long[] {0} : kept[1]; }
     }
 
-    static KernelLaunch launch(CudaKernels k, ReduceFn fn, DType t, int[] dims, List<Integer> axes, long x, long y) {
-        long[] strides = MapKernel.rowMajor(dims);
-        List<long[]> kept = new ArrayList<>(), reduced = new ArrayList<>();
-        for (int i = 0; i < dims.length; i++) {
-            if (dims[i] == 1) continue;
-            (axes.contains(i) ? reduced : kept).add(new long[] {dims[i], strides[i]});
+    /**
+     * {splits, chunk}: cuts {@code rows} into ranges of at least {@code minChunk} so that
+     * {@code blocksPerSplit} blocks per range give the device about four blocks per multiprocessor.
+     */
+    static long[] splitRows(long rows, long minChunk, long blocksPerSplit, int sms) {
+        long splits = Math.max(1, Math.min((rows + minChunk - 1) / minChunk, ((long) sms * 4 + blocksPerSplit - 1) / blocksPerSplit));
+        long chunk = Math.max(1, (rows + splits - 1) / splits);
+        return new long[] {Math.max(1, (rows + chunk - 1) / chunk), chunk};
+    }
+
+    static void plan(CudaKernels k, ReduceFn fn, DType t, int[] dims, List<Integer> axes, long x, long y) {
+        Split a = Split.of(dims, axes);
+        long m = a.m(), r = a.r();
+        String suffix = fn.name().toLowerCase(java.util.Locale.ROOT) + "_" + t.label();
+        int sms = k.multiprocessors();
+        if (a.rows() && (m >= 1024 || r <= 4096)) {
+            long blocks = Math.min((m + 7) / 8, (long) sms * 32);
+            k.add(k.launch("reduce_rows_" + suffix, rows(fn, t)).i64(m).i64(r).i32(a.keptDims().length).dims(a.keptDims()).dims(a.keptStrides())
+                    .ptr(x).ptr(y).grid((int) blocks, 256, 0));
+        } else if (a.rows() && m > 0) {
+            long[] sc = splitRows(r, 2048, m, sms);
+            long part = k.allocate(sc[0] * m * computeBytes(t));
+            k.add(k.launch("reduce_row_parts_" + suffix, rowPartials(fn, t)).i64(m).i64(r).i64(sc[1]).i64(sc[0])
+                    .i32(a.keptDims().length).dims(a.keptDims()).dims(a.keptStrides()).ptr(x).ptr(part).grid((int) (m * sc[0]), 256, 0));
+            k.add(k.launch("reduce_col_totals_" + suffix, columnTotals(fn, t)).i64(sc[0]).i64(m).ptr(part).ptr(y).elements(m, sms));
+        } else if (a.columns()) {
+            long tiles = (m + 31) / 32;
+            long[] sc = splitRows(r, 8, tiles, sms);
+            long part = k.allocate(sc[0] * m * computeBytes(t));
+            k.add(k.launch("reduce_cols_" + suffix, columnPartials(fn, t)).i64(r).i64(m).i64(sc[1]).ptr(x).ptr(part).grid((int) (tiles * sc[0]), 256, 0));
+            k.add(k.launch("reduce_col_totals_" + suffix, columnTotals(fn, t)).i64(sc[0]).i64(m).ptr(part).ptr(y).elements(m, sms));
+        } else {
+            String name = "reduce_" + suffix;
+            k.add(k.launch(name, source(fn, t)).i64(m).i64(r).i32(a.kept()[0].length).dims(a.kept()[0]).dims(a.kept()[1])
+                    .i32(a.reduced()[0].length).dims(a.reduced()[0]).dims(a.reduced()[1])
+                    .ptr(x).ptr(y).grid((int) Math.min(m, 65535L * 16), BlockReduce.threads(r), 0));
         }
-        long m = 1, r = 1;
-        for (long[] a : kept) m *= a[0];
-        for (long[] a : reduced) r *= a[0];
-        long[][] kd = merge(kept), rd = merge(reduced);
-        String name = "reduce_" + fn.name().toLowerCase(java.util.Locale.ROOT) + "_" + t.label();
-        return k.launch(name, source(fn, t)).i64(m).i64(r).i32(kd[0].length).dims(kd[0]).dims(kd[1]).i32(rd[0].length).dims(rd[0]).dims(rd[1])
-                .ptr(x).ptr(y).grid((int) Math.min(m, 65535L * 16), BlockReduce.threads(r), 0);
     }
 
     /** Axes as {dims, strides}, neighbours merged where contiguous. */
