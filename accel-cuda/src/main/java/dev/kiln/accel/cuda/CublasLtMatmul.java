@@ -76,7 +76,7 @@ final class CublasLtMatmul implements Step, AutoCloseable {
                 set(desc, cublas.CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue);
                 LongPointer biasPtr = keep(new LongPointer(1).put(bias));
                 CudaCheck.blas(cublas.cublasLtMatmulDescSetAttribute(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_POINTER, biasPtr, 8), "bias pointer");
-                set(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, type);
+                set(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, dataType(s.out()));
             }
             la = layout(out, type, s.transB() ? s.k() : s.n(), s.transB() ? s.n() : s.k(), s.batch(), (long) s.n() * s.k());
             lb = layout(out, type, s.transA() ? s.m() : s.k(), s.transA() ? s.k() : s.m(), s.batch(), (long) s.m() * s.k());

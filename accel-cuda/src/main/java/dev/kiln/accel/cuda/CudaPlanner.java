@@ -214,8 +214,14 @@ final class CudaPlanner {
         };
         if (done) return;
         DType narrow = in(n, 0).type().dtype();
+        List<Value> inputs = new ArrayList<>(n.inputs());
+        if (w.contraction() instanceof Composite.Linear) {
+            Value bias = new Value(nextId++, new TensorType(narrow, in(n, 2).type().shape()));
+            plan(new Node(new Primitive.Cast(narrow), List.of(in(n, 2)), List.of(bias)));
+            inputs.set(2, bias);
+        }
         Value tmp = new Value(nextId++, new TensorType(narrow, n.output().type().shape()));
-        plan(new Node(w.contraction(), n.inputs(), List.of(tmp)));
+        plan(new Node(w.contraction(), inputs, List.of(tmp)));
         int[] od = n.output().type().shape().dims();
         long out = address.containsKey(n.output().id()) ? address(n.output()) : define(n.output());
         k.add(ElementwiseOps.cast(narrow, w.out()).launch(k, od, List.of(View.contiguous(out, od)), List.of(View.contiguous(address(tmp), od)), 0, 0, 0));

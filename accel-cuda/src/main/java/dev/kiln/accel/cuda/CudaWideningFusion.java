@@ -14,7 +14,9 @@ import java.util.List;
 /**
  * {@code cast(contraction(half...), f32)} becomes one {@link CudaWidening} when the contraction's
  * half result feeds nothing else. Linear layers qualify when their activation runs in the cuBLASLt
- * epilogue (none, ReLU, and GELU, whose epilogue this plugin uses for half types).
+ * epilogue (none, ReLU, and GELU, whose epilogue this plugin uses for half types) and their bias is
+ * autocast's cast of an f32 bias: cuBLASLt wants the bias in D's type, so the widened node takes
+ * the f32 original (and the cast goes when nothing else reads it).
  */
 final class CudaWideningFusion {
     private CudaWideningFusion() {}
@@ -32,6 +34,15 @@ final class CudaWideningFusion {
         boolean contraction = p.op() instanceof Primitive.MatMul
                 || p.op() instanceof Composite.Linear l && l.activation() != Composite.Activation.TANH && l.activation() != Composite.Activation.SIGMOID;
         if (!contraction) return null;
-        return new Rule.Rewrite(List.of(p, n), List.of(new Node(new CudaWidening(p.op(), DType.F32), p.inputs(), n.outputs())));
+        List<Node> replaced = new java.util.ArrayList<>(List.of(p, n));
+        List<Value> inputs = new java.util.ArrayList<>(p.inputs());
+        if (p.op() instanceof Composite.Linear) {
+            Value bias = inputs.get(2);
+            Node cast = g.producer(bias);
+            if (cast == null || !(cast.op() instanceof Primitive.Cast) || cast.inputs().getFirst().type().dtype() != DType.F32) return null;
+            inputs.set(2, cast.inputs().getFirst());
+            if (g.onlyFeeds(bias, p)) replaced.add(0, cast);
+        }
+        return new Rule.Rewrite(replaced, List.of(new Node(new CudaWidening(p.op(), DType.F32), inputs, n.outputs())));
     }
 }
