@@ -1,29 +1,21 @@
 package dev.kiln.api.nn;
 
-import dev.kiln.api.Kiln;
 import dev.kiln.api.Tensor;
 import dev.kiln.core.Shape;
-import dev.kiln.spi.ir.Primitive;
-import java.util.HashMap;
+import dev.kiln.spi.ir.Composite;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Multi-head self-attention over x[batch, time, dim], as PyTorch's {@code MultiHeadAttention}
  * with {@code batch_first=True}: query, key and value projections, scaled dot-product attention per
  * head ({@code softmax(q k^T / sqrt(d)) v}), optionally causal (position t sees positions up to t),
- * then an output projection. Built from batched matmuls, softmax, reshapes and permutes, so it
- * differentiates and compiles like any other layer.
+ * then an output projection. The attention itself is one {@code Composite.Attention} op, which a
+ * plugin may run fused and which otherwise decomposes into batched matmuls and a softmax.
  */
 public final class MultiHeadAttention extends Module {
-    /** Added to masked scores: large enough that exp underflows to 0, finite so no NaN appears. */
-    private static final float MASKED = -1e9f;
-
     private final int dim, heads, headDim;
     private final boolean causal;
     private final Linear query, key, value, output;
-    private final Map<Integer, Tensor> masks = new HashMap<>();
-    private Kiln maskKiln;
 
     public MultiHeadAttention(int dim, int heads, boolean causal) {
         if (dim <= 0 || heads <= 0 || dim % heads != 0) {
@@ -47,9 +39,7 @@ public final class MultiHeadAttention extends Module {
         int b = s.dim(0), t = s.dim(1);
         Tensor flat = x.reshape(b * t, dim);
         Tensor q = heads(query.forward(flat), b, t), k = heads(key.forward(flat), b, t), v = heads(value.forward(flat), b, t);
-        Tensor scores = Tensor.apply1(new Primitive.MatMul(false, true), q, k).mul(1 / Math.sqrt(headDim));
-        if (causal) scores = scores.add(mask(x.kiln(), t));
-        Tensor o = scores.softmax(2).matmul(v);
+        Tensor o = Tensor.apply1(new Composite.Attention(causal, 1 / Math.sqrt(headDim)), q, k, v);
         o = o.reshape(b, heads, t, headDim).permute(0, 2, 1, 3).reshape(b * t, dim);
         return output.forward(o).reshape(b, t, dim);
     }
@@ -57,19 +47,6 @@ public final class MultiHeadAttention extends Module {
     /** [b*t, dim] to one [t, headDim] matrix per (batch, head): [b*heads, t, headDim]. */
     private Tensor heads(Tensor y, int b, int t) {
         return y.reshape(b, t, heads, headDim).permute(0, 2, 1, 3).reshape(b * heads, t, headDim);
-    }
-
-    /** [t, t] with 0 where the key position is not after the query position, else {@link #MASKED}; one per length. */
-    private Tensor mask(Kiln kiln, int t) {
-        if (maskKiln != kiln) {
-            masks.clear();
-            maskKiln = kiln;
-        }
-        return masks.computeIfAbsent(t, n -> {
-            float[] m = new float[n * n];
-            for (int i = 0; i < n; i++) for (int j = i + 1; j < n; j++) m[i * n + j] = MASKED;
-            return kiln.tensor(m, n, n);
-        });
     }
 
     public boolean isCausal() { return causal; }

@@ -182,6 +182,8 @@ final class VjpRules {
             }
             case Composite.AvgPool2d a -> throw new AssertionError("avgpool2d differentiates through its decomposition");
             case Composite.BatchNorm n -> throw new AssertionError("training batchnorm has its own rule; evaluation differentiates through its decomposition");
+            case Composite.Attention a -> b.apply(new Composite.AttentionGrad(a.causal(), a.scale()), List.of(x.get(0), x.get(1), x.get(2), g));
+            case Composite.AttentionGrad a -> throw new AssertionError("attentiongrad differentiates through its decomposition");
             case Composite.BatchNormGrad n -> throw new AssertionError("batchnormgrad differentiates through its decomposition");
             case Composite.LayerNorm n -> b.apply(new Composite.LayerNormGrad(n.axes(), n.eps()), List.of(x.get(0), x.get(1), g));
             case Composite.LayerNormGrad n -> throw new AssertionError("layernormgrad differentiates through its decomposition");
@@ -222,7 +224,8 @@ final class VjpRules {
         // Average pooling is a depthwise convolution and evaluation-mode batch norm is elementwise: their
         // decompositions say it already. Max pooling keeps a rule so its forward can stay native.
         if (c instanceof Composite.AvgPool2d || c instanceof Composite.BatchNorm bn && !bn.training()) return false;
-        return !(c instanceof Composite.SoftmaxCrossEntropyGrad || c instanceof Composite.LayerNormGrad || c instanceof Composite.BatchNormGrad);
+        return !(c instanceof Composite.SoftmaxCrossEntropyGrad || c instanceof Composite.LayerNormGrad || c instanceof Composite.BatchNormGrad
+                || c instanceof Composite.AttentionGrad);
     }
 
     /** d gelu / dx written in IR ops, matching {@link UnaryFn#geluDerivative(double)}. */

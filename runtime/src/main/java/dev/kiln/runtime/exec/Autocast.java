@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The precision-policy pass: under a mixed policy, contractions (matmul, linear layers) take
+ * The precision-policy pass: under a mixed policy, contractions (matmul, linear layers, attention) take
  * their f32 operands cast to the policy's compute type and their result is cast back to f32.
  * Everything else — elementwise math, reductions, softmax, losses, optimizer updates and the
  * master weights — stays f32. Plugins see explicit casts and may fuse them into the contraction
@@ -48,7 +48,8 @@ public final class Autocast {
 
     /** Contractions on f32 operands run in low precision; nothing else does. */
     private static boolean eligible(Op op, Node n) {
-        boolean contraction = op instanceof Primitive.MatMul || op instanceof Composite.Linear;
+        boolean contraction = op instanceof Primitive.MatMul || op instanceof Composite.Linear
+                || op instanceof Composite.Attention || op instanceof Composite.AttentionGrad;
         return contraction && n.inputs().stream().allMatch(v -> v.type().dtype() == DType.F32);
     }
 

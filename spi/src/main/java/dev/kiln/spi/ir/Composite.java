@@ -214,6 +214,66 @@ public sealed interface Composite extends Op {
     }
 
     /**
+     * Scaled dot-product attention over batches of matrices: q[b, t, d], k[b, s, d], v[b, s, e] to
+     * {@code softmax(q k^T * scale) v} of shape [b, t, e]; causal hides key j from query i when
+     * j > i. One op, so a plugin can keep the [b, t, s] scores out of memory or in fewer passes.
+     */
+    record Attention(boolean causal, double scale) implements Composite {
+        /** What a masked score becomes: exp underflows to exactly 0, and no NaN can appear. */
+        static final double MASKED = -1e9;
+
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 3);
+            TensorType q = in.get(0), k = in.get(1), v = in.get(2);
+            if (!q.dtype().isFloating() || k.dtype() != q.dtype() || v.dtype() != q.dtype()) throw error("needs q, k, v of one floating dtype", in);
+            if (q.shape().rank() != 3 || k.shape().rank() != 3 || v.shape().rank() != 3) throw error("needs q[b, t, d], k[b, s, d], v[b, s, e]", in);
+            if (k.shape().dim(0) != q.shape().dim(0) || v.shape().dim(0) != q.shape().dim(0) || k.shape().dim(2) != q.shape().dim(2)
+                    || v.shape().dim(1) != k.shape().dim(1)) {
+                throw error("q[b, t, d], k[b, s, d] and v[b, s, e] disagree", in);
+            }
+            return List.of(new TensorType(q.dtype(), Shape.of(q.shape().dim(0), q.shape().dim(1), v.shape().dim(2))));
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            return List.of(b.matmul(probabilities(b, in.get(0), in.get(1)), in.get(2), false, false));
+        }
+
+        /** {@code softmax(q k^T * scale)} with the causal mask: [b, t, s]. */
+        Value probabilities(Graph.Builder b, Value q, Value k) {
+            Value s = b.mul(b.matmul(q, k, false, true), b.scalar(scale, q));
+            if (causal) {
+                int t = q.type().shape().dim(1), n = k.type().shape().dim(1);
+                TensorType grid = new TensorType(DType.I32, Shape.of(t, n));
+                Value later = b.binary(BinaryFn.GT, b.apply1(new Primitive.Iota(1, grid)), b.apply1(new Primitive.Iota(0, grid)));
+                s = b.where(later, b.scalar(MASKED, s), s);
+            }
+            return b.apply1(new Softmax(2), s);
+        }
+    }
+
+    /**
+     * The backward of {@link Attention}: inputs q, k, v and the output's gradient; outputs dq, dk,
+     * dv. The probabilities are recomputed, as flash attention does, so the forward keeps nothing.
+     */
+    record AttentionGrad(boolean causal, double scale) implements Composite {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 4);
+            TensorType o = new Attention(causal, scale).infer(in.subList(0, 3)).getFirst();
+            if (!in.get(3).equals(o)) throw error("the output's gradient must be " + o, in);
+            return List.of(in.get(0), in.get(1), in.get(2));
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value q = in.get(0), k = in.get(1), v = in.get(2), dO = in.get(3);
+            Value p = new Attention(causal, scale).probabilities(b, q, k);
+            Value dv = b.matmul(p, dO, true, false);
+            Value dp = b.matmul(dO, v, false, true);
+            Value ds = b.mul(b.mul(p, b.sub(dp, b.sum(b.mul(dp, p), List.of(2), true))), b.scalar(scale, q));
+            return List.of(b.matmul(ds, k, false, false), b.matmul(ds, q, true, false), dv);
+        }
+    }
+
+    /**
      * The backward of a training-mode {@link BatchNorm}: inputs x, gamma and the output's gradient
      * dy; outputs dx, dgamma, dbeta. The batch statistics are recomputed from x. (The running
      * statistics have no gradient, and evaluation mode differentiates through its decomposition.)

@@ -28,6 +28,7 @@ public final class CompositeCases {
         adam(c, f);
         WindowCases.composites(c, f);
         NormCases.composites(c, f);
+        AttentionCases.composites(c, f);
         return c;
     }
 
