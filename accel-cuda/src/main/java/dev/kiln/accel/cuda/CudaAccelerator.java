@@ -49,7 +49,7 @@ final class CudaAccelerator implements Accelerator {
                 Set.of(Composite.Linear.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.SoftmaxCrossEntropy.class,
                         Composite.SoftmaxCrossEntropyGrad.class, Composite.AdamUpdate.class, Composite.SgdUpdate.class,
                         Composite.LayerNorm.class, Composite.LayerNormGrad.class, Composite.MaxPool2d.class, Composite.BatchNorm.class,
-                        Composite.BatchNormGrad.class),
+                        Composite.BatchNormGrad.class, Composite.Attention.class, Composite.AttentionGrad.class),
                 precisions(device), NcclCollectives.available());
     }
 

@@ -177,6 +177,8 @@ final class CudaPlanner {
                         .grid(Math.min(rows, 1 << 20), BlockReduce.threads(classes), 0));
             }
             case Composite.LayerNorm l -> { return layerNorm(l, n); }
+            case Composite.Attention a -> { return attention(a, n); }
+            case Composite.AttentionGrad a -> { return attentionGrad(a, n); }
             case Composite.MaxPool2d m -> { return maxPool(m, n); }
             case Composite.BatchNorm bn -> { return batchNorm(bn, n); }
             case Composite.BatchNormGrad bg -> { return batchNormGrad(bg, n); }
@@ -310,6 +312,82 @@ final class CudaPlanner {
         k.add(k.launch((log ? "logsoftmax_" : "softmax_") + t.dtype().label(), SoftmaxKernels.softmax(t.dtype(), log))
                 .i64(rows).i64(len).i64(inner).ptr(address(in(n, 0))).ptr(define(n.output()))
                 .grid((int) Math.min(rows, 1 << 20), BlockReduce.threads(len), 0));
+    }
+
+    // ---- attention: cuBLASLt for the four products, warp row kernels between them -----------------
+
+    /** {@code -Dkiln.cuda.attention=false} runs attention as its decomposition, for comparison. */
+    private static final boolean FUSED_ATTENTION = !"false".equalsIgnoreCase(System.getProperty("kiln.cuda.attention"));
+
+    /** Attention's geometry: q[b, t, d], k[b, s, d], v[b, s, e]. */
+    private record AttnShape(int b, int t, int s, int d, int e, DType type) {
+        static AttnShape of(Node n) {
+            int[] q = n.inputs().get(0).type().shape().dims(), v = n.inputs().get(2).type().shape().dims();
+            return new AttnShape(q[0], q[1], v[1], q[2], v[2], n.inputs().get(0).type().dtype());
+        }
+
+        /** Scores and their gradient are kept in the compute type: f32, or f64 for f64. */
+        DType wide() { return type == DType.F64 ? DType.F64 : DType.F32; }
+
+        long scores() { return (long) b * t * s; }
+    }
+
+    private CublasLtMatmul product(AttnShape a, int m, int n, int inner, boolean ta, boolean tb, DType out, long x, long y, long d) {
+        CublasLtMatmul p = CublasLtMatmul.plan(lt, new CublasLtMatmul.Shape(a.type(), a.b(), m, n, inner, ta, tb, out), precision, x, y, d, 0,
+                cublas.CUBLASLT_EPILOGUE_DEFAULT);
+        if (p != null) resources.add(p);
+        return p;
+    }
+
+    private KernelLaunch attentionSoftmax(Composite.AttentionGrad g, AttnShape a, long scores, long probs) {
+        int perLane = SoftmaxKernels.perLane(a.s());
+        return k.launch("attention_softmax" + perLane + "_" + a.type().label(), AttentionKernels.softmax(a.type(), perLane))
+                .i64(a.scores() / a.s()).i32(a.t()).i32(a.s()).f64(g.scale()).i32(g.causal() ? 1 : 0).ptr(scores).ptr(probs)
+                .grid(warpGrid(a.scores() / a.s()), 256, 0);
+    }
+
+    /** S = q k^T (wide), P = masked softmax(S * scale), o = P v; false (nothing planned) where cuBLASLt or the row kernel cannot. */
+    private boolean attention(Composite.Attention op, Node n) {
+        AttnShape a = AttnShape.of(n);
+        if (!FUSED_ATTENTION || a.scores() == 0 || a.d() == 0 || a.e() == 0 || SoftmaxKernels.perLane(a.s()) == 0) return false;
+        long scores = k.allocate(a.scores() * a.wide().byteSize()), probs = k.allocate(a.scores() * a.type().byteSize());
+        CublasLtMatmul qk = product(a, a.t(), a.s(), a.d(), false, true, a.wide(), address(in(n, 0)), address(in(n, 1)), scores);
+        if (qk == null) return false;
+        CublasLtMatmul pv = product(a, a.t(), a.e(), a.s(), false, false, a.type(), probs, address(in(n, 2)), output(n));
+        if (pv == null) return false;
+        k.add(qk);
+        k.add(attentionSoftmax(new Composite.AttentionGrad(op.causal(), op.scale()), a, scores, probs));
+        k.add(pv);
+        return true;
+    }
+
+    /**
+     * Recomputes P, then dv = P^T dO, dP = dO v^T (wide, over the scores' memory), dS over P in
+     * place, dq = dS k, dk = dS^T q.
+     */
+    private boolean attentionGrad(Composite.AttentionGrad op, Node n) {
+        AttnShape a = AttnShape.of(n);
+        if (!FUSED_ATTENTION || a.scores() == 0 || a.d() == 0 || a.e() == 0 || SoftmaxKernels.perLane(a.s()) == 0) return false;
+        long q = address(in(n, 0)), kk = address(in(n, 1)), v = address(in(n, 2)), dO = address(in(n, 3));
+        long scores = k.allocate(a.scores() * a.wide().byteSize()), probs = k.allocate(a.scores() * a.type().byteSize());
+        CublasLtMatmul qk = product(a, a.t(), a.s(), a.d(), false, true, a.wide(), q, kk, scores);
+        CublasLtMatmul dp = qk == null ? null : product(a, a.t(), a.s(), a.e(), false, true, a.wide(), dO, v, scores);
+        if (dp == null) return false;
+        long dq = define(n.outputs().get(0)), dk = define(n.outputs().get(1)), dv = define(n.outputs().get(2));
+        CublasLtMatmul pdo = product(a, a.s(), a.e(), a.t(), true, false, a.type(), probs, dO, dv);
+        CublasLtMatmul dsk = product(a, a.t(), a.d(), a.s(), false, false, a.type(), probs, kk, dq);
+        CublasLtMatmul dsq = product(a, a.s(), a.d(), a.t(), true, false, a.type(), probs, q, dk);
+        if (pdo == null || dsk == null || dsq == null) return false;
+        int perLane = SoftmaxKernels.perLane(a.s());
+        k.add(qk);
+        k.add(attentionSoftmax(op, a, scores, probs));
+        k.add(pdo);
+        k.add(dp);
+        k.add(k.launch("attention_softmax_grad" + perLane + "_" + a.type().label(), AttentionKernels.softmaxBackward(a.type(), perLane))
+                .i64(a.scores() / a.s()).i32(a.s()).f64(op.scale()).ptr(scores).ptr(probs).grid(warpGrid(a.scores() / a.s()), 256, 0));
+        k.add(dsk);
+        k.add(dsq);
+        return true;
     }
 
     /** Rows of the normalised size, or 0 when a row is too long for the register kernels (then it decomposes). */

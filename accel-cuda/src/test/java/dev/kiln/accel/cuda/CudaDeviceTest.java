@@ -107,6 +107,21 @@ class CudaDeviceTest {
         }
     }
 
+    /** Fused attention and its backward in bf16 (wide scores, bf16 probabilities) against float64. */
+    @Test void halfPrecisionAttentionMatchesFloat64() {
+        for (boolean causal : new boolean[] {true, false}) {
+            Graph.Builder b = Graph.builder();
+            TensorType t = TensorType.of(DType.BF16, 4, 64, 32);
+            Value q = b.input(t), k = b.input(t), v = b.input(t), dO = b.input(t);
+            List<Value> outs = new ArrayList<>(List.of(b.apply1(new Composite.Attention(causal, 0.125), q, k, v)));
+            outs.addAll(b.apply(new Composite.AttentionGrad(causal, 0.125), List.of(q, k, v, dO)));
+            Graph g = b.build(outs);
+            try (Executable exe = acc.compile(g, CompileOptions.defaults().withPrecision(PrecisionPolicy.BF16_MIXED))) {
+                check(g, exe, new Random(11), 3e-2);
+            }
+        }
+    }
+
     @Test void ncclOneRankCollectives() {
         Assumptions.assumeTrue(acc.capabilities().collectives(), "NCCL (libnccl.so.2) did not load");
         TensorType t = TensorType.of(DType.F32, 1000);

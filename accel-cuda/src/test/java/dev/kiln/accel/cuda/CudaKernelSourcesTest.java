@@ -30,6 +30,8 @@ class CudaKernelSourcesTest {
             sources.put("layernorm params " + t, LayerNormKernels.paramPartials(t));
             for (int p = 1; p <= 32; p <<= 1) {
                 sources.put("layernorm " + p + " " + t, LayerNormKernels.forward(t, p));
+                sources.put("attention softmax " + p + " " + t, AttentionKernels.softmax(t, p));
+                sources.put("attention softmax grad " + p + " " + t, AttentionKernels.softmaxBackward(t, p));
                 sources.put("layernorm grad " + p + " " + t, LayerNormKernels.backwardRows(t, p));
                 sources.put("softmax warp " + p + " " + t, SoftmaxKernels.softmaxWarp(t, false, p));
                 sources.put("logsoftmax warp " + p + " " + t, SoftmaxKernels.softmaxWarp(t, true, p));
