@@ -201,17 +201,12 @@ final class VjpRules {
         Value gMean = gs.get(1), gVar = gs.get(2);
         if (zeros.contains(gMean.id()) && zeros.contains(gVar.id())) return Arrays.asList(d.get(0), d.get(1), d.get(2), null, null);
         Value in = x.get(0);
-        Shape s = in.type().shape();
-        int[] kept = new int[s.rank()];
-        Arrays.fill(kept, 1);
-        kept[1] = s.dim(1);
-        List<Integer> over = new ArrayList<>();
-        for (int i = 0; i < s.rank(); i++) if (i != 1) over.add(i);
+        Shape s = in.type().shape(), bc = Composite.BatchNorm.perChannel(s);
         double count = s.size() / (double) s.dim(1), m = bn.momentum();
-        Value mean = b.mul(b.sum(in, over, true), b.scalar(1 / count, in));
+        Value mean = b.mul(b.sum(in, Composite.BatchNorm.statisticsAxes(s), true), b.scalar(1 / count, in));
         // mean' = (1-m) mean + m mean(x); var' = (1-m) var + m sum((x - mean)^2) / (count - 1)
-        Value viaMean = b.mul(b.reshape(gMean, Shape.of(kept)), b.scalar(m / count, in));
-        Value viaVar = b.mul(b.mul(b.reshape(gVar, Shape.of(kept)), b.scalar(2 * m / (count - 1), in)), b.sub(in, mean));
+        Value viaMean = b.mul(b.reshape(gMean, bc), b.scalar(m / count, in));
+        Value viaVar = b.mul(b.mul(b.reshape(gVar, bc), b.scalar(2 * m / (count - 1), in)), b.sub(in, mean));
         Value dx = b.add(d.get(0), b.add(viaMean, viaVar));
         Value keep = b.scalar(1 - m, in);
         return Arrays.asList(dx, d.get(1), d.get(2), b.mul(gMean, keep), b.mul(gVar, keep));

@@ -186,30 +186,34 @@ public sealed interface Composite extends Op {
 
         public List<Value> decompose(Graph.Builder b, List<Value> in) {
             Value x = in.get(0);
-            Shape s = x.type().shape();
-            int c = s.dim(1);
-            int[] kept = new int[s.rank()];
-            java.util.Arrays.fill(kept, 1);
-            kept[1] = c;
-            Shape bc = Shape.of(kept);
-            List<Integer> axes = new java.util.ArrayList<>();
-            for (int i = 0; i < s.rank(); i++) if (i != 1) axes.add(i);
+            Shape s = x.type().shape(), bc = perChannel(s), c = Shape.of(s.dim(1));
             Value gamma = b.reshape(in.get(1), bc), beta = b.reshape(in.get(2), bc);
             if (!training) {
                 Value inv = b.div(b.scalar(1, x), b.unary(UnaryFn.SQRT, b.add(b.reshape(in.get(4), bc), b.scalar(eps, x))));
                 return List.of(b.add(b.mul(b.mul(b.sub(x, b.reshape(in.get(3), bc)), inv), gamma), beta));
             }
-            double count = s.size() / (double) c;
-            Value mean = b.mul(b.sum(x, axes, true), b.scalar(1 / count, x));
-            Value d = b.sub(x, mean);
-            Value var = b.mul(b.sum(b.mul(d, d), axes, true), b.scalar(1 / count, x));
-            Value inv = b.div(b.scalar(1, x), b.unary(UnaryFn.SQRT, b.add(var, b.scalar(eps, x))));
-            Value y = b.add(b.mul(b.mul(d, inv), gamma), beta);
+            Normalized n = Normalized.of(b, x, statisticsAxes(s), eps);
+            Value y = b.add(b.mul(n.xhat(), gamma), beta);
             Value keep = b.scalar(1 - momentum, x), take = b.scalar(momentum, x);
-            Value newMean = b.add(b.mul(in.get(3), keep), b.mul(b.reshape(mean, Shape.of(c)), take));
-            Value unbiased = b.mul(b.reshape(var, Shape.of(c)), b.scalar(count / (count - 1), x));
+            Value newMean = b.add(b.mul(in.get(3), keep), b.mul(b.reshape(n.mean(), c), take));
+            Value unbiased = b.mul(b.reshape(n.var(), c), b.scalar(n.count() / (n.count() - 1.0), x));
             Value newVar = b.add(b.mul(in.get(4), keep), b.mul(unbiased, take));
             return List.of(y, newMean, newVar);
+        }
+
+        /** The axes the statistics reduce over: every axis but the channel axis 1. */
+        public static List<Integer> statisticsAxes(Shape s) {
+            List<Integer> over = new java.util.ArrayList<>();
+            for (int i = 0; i < s.rank(); i++) if (i != 1) over.add(i);
+            return over;
+        }
+
+        /** [1, c, 1, ...]: a per-channel vector shaped to broadcast against x. */
+        public static Shape perChannel(Shape s) {
+            int[] kept = new int[s.rank()];
+            java.util.Arrays.fill(kept, 1);
+            kept[1] = s.dim(1);
+            return Shape.of(kept);
         }
     }
 
@@ -290,15 +294,10 @@ public sealed interface Composite extends Op {
 
         public List<Value> decompose(Graph.Builder b, List<Value> in) {
             Value x = in.get(0), dy = in.get(2);
-            Shape s = x.type().shape();
-            int[] kept = new int[s.rank()];
-            java.util.Arrays.fill(kept, 1);
-            kept[1] = s.dim(1);
-            List<Integer> over = new java.util.ArrayList<>();
-            for (int i = 0; i < s.rank(); i++) if (i != 1) over.add(i);
+            Shape s = x.type().shape(), c = Shape.of(s.dim(1));
+            List<Integer> over = BatchNorm.statisticsAxes(s);
             Normalized n = Normalized.of(b, x, over, eps);
-            Value dx = n.inputGrad(b, b.mul(dy, b.reshape(in.get(1), Shape.of(kept))));
-            Shape c = Shape.of(s.dim(1));
+            Value dx = n.inputGrad(b, b.mul(dy, b.reshape(in.get(1), BatchNorm.perChannel(s))));
             return List.of(dx, b.reshape(b.sum(b.mul(dy, n.xhat()), over, true), c), b.reshape(b.sum(dy, over, true), c));
         }
     }

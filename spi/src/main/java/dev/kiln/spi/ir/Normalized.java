@@ -5,9 +5,10 @@ import java.util.List;
 
 /**
  * {@code xhat = (x - mean) * inv} over {@code over}, with {@code inv = 1 / sqrt(var + eps)} and the
- * biased variance: the statistics layer and batch norm share, forward and backward.
+ * biased variance (mean and var keep their reduced axes as size 1): the statistics layer and batch
+ * norm share, forward and backward.
  */
-record Normalized(Value xhat, Value inv, List<Integer> over, long count) {
+record Normalized(Value xhat, Value inv, Value mean, Value var, List<Integer> over, long count) {
     static Normalized of(Graph.Builder b, Value x, List<Integer> over, double eps) {
         long count = 1;
         for (int a : over) count *= x.type().shape().dim(a);
@@ -15,7 +16,7 @@ record Normalized(Value xhat, Value inv, List<Integer> over, long count) {
         Value d = b.sub(x, mean);
         Value var = b.mul(b.sum(b.mul(d, d), over, true), b.scalar(1.0 / count, x));
         Value inv = b.div(b.scalar(1, x), b.unary(UnaryFn.SQRT, b.add(var, b.scalar(eps, x))));
-        return new Normalized(b.mul(d, inv), inv, List.copyOf(over), count);
+        return new Normalized(b.mul(d, inv), inv, mean, var, List.copyOf(over), count);
     }
 
     /** The input's gradient given {@code g}, the gradient of xhat: {@code inv * (g - mean(g) - xhat * mean(g * xhat))}. */
