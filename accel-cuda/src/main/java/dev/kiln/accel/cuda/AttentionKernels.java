@@ -22,9 +22,7 @@ final class AttentionKernels {
         String c = CudaTypes.compute(t);
         return prelude(t, perLane) + """
                 extern "C" __global__ void k(long long rows, int T, int S, double scale, int causal, const %2$s* __restrict__ s, %1$s* __restrict__ p) {
-                  unsigned int lane = threadIdx.x & 31;
-                  long long warps = (long long) gridDim.x * (blockDim.x >> 5);
-                  for (long long row = blockIdx.x * (long long) (blockDim.x >> 5) + (threadIdx.x >> 5); row < rows; row += warps) {
+                  WARP_ROWS(row, rows) {
                     int last = causal ? (int) (row %% T) : S - 1;
                     const %2$s* sr = s + row * S;
                     %2$s v[PER_LANE], mx = %3$s;
@@ -55,9 +53,7 @@ final class AttentionKernels {
         String c = CudaTypes.compute(t);
         return prelude(t, perLane) + """
                 extern "C" __global__ void k(long long rows, int S, double scale, const %2$s* __restrict__ dp, %1$s* __restrict__ p) {
-                  unsigned int lane = threadIdx.x & 31;
-                  long long warps = (long long) gridDim.x * (blockDim.x >> 5);
-                  for (long long row = blockIdx.x * (long long) (blockDim.x >> 5) + (threadIdx.x >> 5); row < rows; row += warps) {
+                  WARP_ROWS(row, rows) {
                     %2$s pv[PER_LANE], dv[PER_LANE], dot = 0;
                     #pragma unroll
                     for (int u = 0; u < PER_LANE; u++) {

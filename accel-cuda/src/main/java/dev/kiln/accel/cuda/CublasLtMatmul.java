@@ -41,10 +41,8 @@ final class CublasLtMatmul implements Step, AutoCloseable {
         @Override public void close() { cublas.cublasLtDestroy(handle); }
     }
 
-    /** The shapes and pointers of one row-major matmul: A is [m,k] (or [k,m] if transA), B [k,n] (or [n,k]), D [m,n]. */
-    record Shape(DType dtype, int batch, int m, int n, int k, boolean transA, boolean transB, DType out) {
-        Shape(DType dtype, int batch, int m, int n, int k, boolean transA, boolean transB) { this(dtype, batch, m, n, k, transA, transB, dtype); }
-    }
+    /** The shapes of one row-major matmul: A is [m,k] (or [k,m] if transA), B [k,n] (or [n,k]), D [m,n] of type {@code out}. */
+    record Shape(DType dtype, int batch, int m, int n, int k, boolean transA, boolean transB, DType out) {}
 
     private final Context ctx;
     private final List<Pointer> owned = new ArrayList<>();

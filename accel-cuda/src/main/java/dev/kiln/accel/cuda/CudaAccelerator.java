@@ -32,7 +32,7 @@ final class CudaAccelerator implements Accelerator {
     private final CudaMemoryPool pool;
     private final CudaModules modules;
     private final CublasLtMatmul.Context lt;
-    /** Null where cuDNN is not installed: convolutions then run on Kiln's NVRTC kernels. */
+    /** Null where cuDNN is not installed: convolutions, batch norm and max pooling then run on Kiln's own kernels. */
     private final Cudnn cudnn;
     private final PinnedStaging staging = new PinnedStaging();
     private final Capabilities capabilities;
@@ -105,7 +105,7 @@ final class CudaAccelerator implements Accelerator {
         staging.download(b.address(), host, bytes, stream);
     }
 
-    /** Whether convolutions go through cuDNN (loaded, and not switched off with {@code -Dkiln.cuda.cudnn=false}). */
+    /** Whether cuDNN is in use (loaded, and not switched off with {@code -Dkiln.cuda.cudnn=false}). */
     boolean hasCudnn() { return cudnn != null; }
 
     @Override public Executable compile(Graph graph, CompileOptions options) {

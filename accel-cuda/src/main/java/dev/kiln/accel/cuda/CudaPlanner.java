@@ -93,7 +93,7 @@ final class CudaPlanner {
     }
 
     void plan(Node n) {
-        if (depth == 0) k.label(n.op() + " -> " + n.outputs().getFirst().type());
+        if (depth == 0 && StepProfiler.ENABLED) k.label(n.op() + " -> " + n.outputs().getFirst().type());
         switch (n.op()) {
             case Primitive p -> primitive(p, n);
             case Composite c -> { if (!composite(c, n)) decompose(c, n); }
@@ -225,8 +225,7 @@ final class CudaPlanner {
         Value tmp = new Value(nextId++, new TensorType(narrow, n.output().type().shape()));
         plan(new Node(w.contraction(), inputs, List.of(tmp)));
         int[] od = n.output().type().shape().dims();
-        long out = address.containsKey(n.output().id()) ? address(n.output()) : define(n.output());
-        k.add(ElementwiseOps.cast(narrow, w.out()).launch(k, od, List.of(View.contiguous(out, od)), List.of(View.contiguous(address(tmp), od)), 0, 0, 0));
+        k.add(ElementwiseOps.cast(narrow, w.out()).launch(k, od, List.of(View.contiguous(output(n), od)), List.of(View.contiguous(address(tmp), od)), 0, 0, 0));
     }
 
     /** False only for a widening matmul cuBLASLt has no algorithm for (the generic kernel writes its input type). */
@@ -302,11 +301,11 @@ final class CudaPlanner {
         for (int i = axis + 1; i < t.shape().rank(); i++) inner *= t.shape().dim(i);
         int len = t.shape().dim(axis);
         long rows = outer * inner;
-        int perLane = SoftmaxKernels.perLane(len);
+        int perLane = BlockReduce.perLane(len);
         if (inner == 1 && perLane > 0) {
             k.add(k.launch((log ? "logsoftmax_warp" : "softmax_warp") + perLane + "_" + t.dtype().label(), SoftmaxKernels.softmaxWarp(t.dtype(), log, perLane))
                     .i64(rows).i32(len).ptr(address(in(n, 0))).ptr(define(n.output()))
-                    .grid((int) Math.min((rows + 7) / 8, (long) k.multiprocessors() * 32), 256, 0));
+                    .grid(warpGrid(rows), 256, 0));
             return;
         }
         k.add(k.launch((log ? "logsoftmax_" : "softmax_") + t.dtype().label(), SoftmaxKernels.softmax(t.dtype(), log))
@@ -339,24 +338,24 @@ final class CudaPlanner {
         return p;
     }
 
-    private KernelLaunch attentionSoftmax(Composite.AttentionGrad g, AttnShape a, long scores, long probs) {
-        int perLane = SoftmaxKernels.perLane(a.s());
+    private KernelLaunch attentionSoftmax(boolean causal, double scale, AttnShape a, long scores, long probs) {
+        int perLane = BlockReduce.perLane(a.s());
         return k.launch("attention_softmax" + perLane + "_" + a.type().label(), AttentionKernels.softmax(a.type(), perLane))
-                .i64(a.scores() / a.s()).i32(a.t()).i32(a.s()).f64(g.scale()).i32(g.causal() ? 1 : 0).ptr(scores).ptr(probs)
+                .i64(a.scores() / a.s()).i32(a.t()).i32(a.s()).f64(scale).i32(causal ? 1 : 0).ptr(scores).ptr(probs)
                 .grid(warpGrid(a.scores() / a.s()), 256, 0);
     }
 
     /** S = q k^T (wide), P = masked softmax(S * scale), o = P v; false (nothing planned) where cuBLASLt or the row kernel cannot. */
     private boolean attention(Composite.Attention op, Node n) {
         AttnShape a = AttnShape.of(n);
-        if (!FUSED_ATTENTION || a.scores() == 0 || a.d() == 0 || a.e() == 0 || SoftmaxKernels.perLane(a.s()) == 0) return false;
+        if (!FUSED_ATTENTION || a.scores() == 0 || a.d() == 0 || a.e() == 0 || BlockReduce.perLane(a.s()) == 0) return false;
         long scores = k.allocate(a.scores() * a.wide().byteSize()), probs = k.allocate(a.scores() * a.type().byteSize());
         CublasLtMatmul qk = product(a, a.t(), a.s(), a.d(), false, true, a.wide(), address(in(n, 0)), address(in(n, 1)), scores);
         if (qk == null) return false;
         CublasLtMatmul pv = product(a, a.t(), a.e(), a.s(), false, false, a.type(), probs, address(in(n, 2)), output(n));
         if (pv == null) return false;
         k.add(qk);
-        k.add(attentionSoftmax(new Composite.AttentionGrad(op.causal(), op.scale()), a, scores, probs));
+        k.add(attentionSoftmax(op.causal(), op.scale(), a, scores, probs));
         k.add(pv);
         return true;
     }
@@ -367,7 +366,7 @@ final class CudaPlanner {
      */
     private boolean attentionGrad(Composite.AttentionGrad op, Node n) {
         AttnShape a = AttnShape.of(n);
-        if (!FUSED_ATTENTION || a.scores() == 0 || a.d() == 0 || a.e() == 0 || SoftmaxKernels.perLane(a.s()) == 0) return false;
+        if (!FUSED_ATTENTION || a.scores() == 0 || a.d() == 0 || a.e() == 0 || BlockReduce.perLane(a.s()) == 0) return false;
         long q = address(in(n, 0)), kk = address(in(n, 1)), v = address(in(n, 2)), dO = address(in(n, 3));
         long scores = k.allocate(a.scores() * a.wide().byteSize()), probs = k.allocate(a.scores() * a.type().byteSize());
         CublasLtMatmul qk = product(a, a.t(), a.s(), a.d(), false, true, a.wide(), q, kk, scores);
@@ -378,9 +377,9 @@ final class CudaPlanner {
         CublasLtMatmul dsk = product(a, a.t(), a.d(), a.s(), false, false, a.type(), probs, kk, dq);
         CublasLtMatmul dsq = product(a, a.s(), a.d(), a.t(), true, false, a.type(), probs, q, dk);
         if (pdo == null || dsk == null || dsq == null) return false;
-        int perLane = SoftmaxKernels.perLane(a.s());
+        int perLane = BlockReduce.perLane(a.s());
         k.add(qk);
-        k.add(attentionSoftmax(op, a, scores, probs));
+        k.add(attentionSoftmax(op.causal(), op.scale(), a, scores, probs));
         k.add(pdo);
         k.add(dp);
         k.add(k.launch("attention_softmax_grad" + perLane + "_" + a.type().label(), AttentionKernels.softmaxBackward(a.type(), perLane))
@@ -395,17 +394,17 @@ final class CudaPlanner {
         int[] d = in(n, 0).type().shape().dims();
         long len = 1;
         for (int i = d.length - axes; i < d.length; i++) len *= d[i];
-        return len > 0 && SoftmaxKernels.perLane(len) > 0 ? (int) len : 0;
+        return len > 0 && BlockReduce.perLane(len) > 0 ? (int) len : 0;
     }
 
-    private int warpGrid(long rows) { return (int) Math.max(1, Math.min((rows + 7) / 8, (long) k.multiprocessors() * 32)); }
+    private int warpGrid(long rows) { return BlockReduce.warpGrid(rows, k.multiprocessors()); }
 
     private boolean layerNorm(Composite.LayerNorm l, Node n) {
         int len = normRow(n, l.axes());
         if (len == 0) return false;
         DType t = in(n, 0).type().dtype();
         long rows = in(n, 0).type().shape().size() / len;
-        int perLane = SoftmaxKernels.perLane(len);
+        int perLane = BlockReduce.perLane(len);
         k.add(k.launch("layernorm" + perLane + "_" + t.label(), LayerNormKernels.forward(t, perLane))
                 .i64(rows).i32(len).f64(l.eps()).ptr(address(in(n, 0))).ptr(address(in(n, 1))).ptr(address(in(n, 2))).ptr(define(n.output()))
                 .grid(warpGrid(rows), 256, 0));
@@ -417,8 +416,8 @@ final class CudaPlanner {
         int len = normRow(n, l.axes());
         if (len == 0) return false;
         DType t = in(n, 0).type().dtype();
-        long rows = in(n, 0).type().shape().size() / len, word = t == DType.F64 ? 8 : 4;
-        int perLane = SoftmaxKernels.perLane(len);
+        long rows = in(n, 0).type().shape().size() / len, word = CudaTypes.computeBytes(t);
+        int perLane = BlockReduce.perLane(len);
         long stats = k.allocate(Math.max(1, rows) * 2 * word);
         k.add(k.launch("layernorm_grad" + perLane + "_" + t.label(), LayerNormKernels.backwardRows(t, perLane))
                 .i64(rows).i32(len).f64(l.eps()).ptr(address(in(n, 0))).ptr(address(in(n, 1))).ptr(address(in(n, 2)))
@@ -431,8 +430,11 @@ final class CudaPlanner {
                 .i64(rows).i64(len).i64(chunk).ptr(address(in(n, 0))).ptr(address(in(n, 2))).ptr(stats).ptr(pg).ptr(pb)
                 .grid((int) (tiles * splits), 256, 0));
         String totals = ReduceKernel.columnTotals(Primitive.ReduceFn.SUM, t);
-        k.add(k.launch("reduce_col_totals_sum_" + t.label(), totals).i64(splits).i64(len).ptr(pg).ptr(define(n.outputs().get(1))).elements(len, k.multiprocessors()));
-        k.add(k.launch("reduce_col_totals_sum_" + t.label(), totals).i64(splits).i64(len).ptr(pb).ptr(define(n.outputs().get(2))).elements(len, k.multiprocessors()));
+        long[] partials = {pg, pb};
+        for (int i = 0; i < 2; i++) {
+            k.add(k.launch("reduce_col_totals_sum_" + t.label(), totals).i64(splits).i64(len).ptr(partials[i]).ptr(define(n.outputs().get(i + 1)))
+                    .elements(len, k.multiprocessors()));
+        }
         return true;
     }
 

@@ -37,6 +37,9 @@ final class CudaTypes {
         };
     }
 
+    /** Bytes of one value of the compute type: partial sums and statistics are kept in it. */
+    static long computeBytes(DType t) { return compute(t).equals("float") || compute(t).equals("int") ? 4 : 8; }
+
     /** The C type arithmetic on elements happens in. */
     static String compute(DType t) {
         return switch (t) {

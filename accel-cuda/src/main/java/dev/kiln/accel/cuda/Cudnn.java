@@ -4,7 +4,10 @@ import dev.kiln.core.DType;
 import org.bytedeco.cuda.cudnn.cudnnContext;
 import org.bytedeco.cuda.cudnn.cudnnTensorStruct;
 import org.bytedeco.cuda.global.cudnn;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
 
 /**
  * The cuDNN handle one accelerator shares, bound to its stream, and the helpers its planned calls
@@ -44,13 +47,15 @@ final class Cudnn implements AutoCloseable {
     }
 
     /** Creates {@code d} as a packed NCHW descriptor of {@code dims} (rank 1 to 4; missing trailing dims are 1). */
-    static cudnnTensorStruct nchw(cudnnTensorStruct d, int data, int[] dims) {
+    static void nchw(cudnnTensorStruct d, int data, int[] dims) {
         int[] n = {1, 1, 1, 1};
         System.arraycopy(dims, 0, n, 0, dims.length);
         check(cudnn.cudnnCreateTensorDescriptor(d), "cudnnCreateTensorDescriptor");
         check(cudnn.cudnnSetTensor4dDescriptor(d, cudnn.CUDNN_TENSOR_NCHW, data, n[0], n[1], n[2], n[3]), "tensor descriptor");
-        return d;
     }
+
+    /** A host scalar for cuDNN's alpha and beta: double for f64 data, float for every other type. */
+    static Pointer scalar(DType t, double v) { return t == DType.F64 ? new DoublePointer(1).put(v) : new FloatPointer(1).put((float) v); }
 
     static void check(int rc, String what) {
         if (rc != cudnn.CUDNN_STATUS_SUCCESS) throw new CudaException(what + " failed: " + cudnn.cudnnGetErrorString(rc).getString() + " (" + rc + ")");

@@ -3,8 +3,6 @@ package dev.kiln.accel.cuda;
 import dev.kiln.core.DType;
 import org.bytedeco.cuda.cudnn.cudnnTensorStruct;
 import org.bytedeco.cuda.global.cudnn;
-import org.bytedeco.javacpp.DoublePointer;
-import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
@@ -37,8 +35,8 @@ final class CudnnBatchNorm implements Step, AutoCloseable {
         Cudnn.nchw(x, data, dims);
         Cudnn.check(cudnn.cudnnCreateTensorDescriptor(stat), "cudnnCreateTensorDescriptor");
         Cudnn.check(cudnn.cudnnDeriveBNTensorDescriptor(stat, x, cudnn.CUDNN_BATCHNORM_SPATIAL), "cudnnDeriveBNTensorDescriptor");
-        one = t == DType.F64 ? new DoublePointer(1).put(1.0) : new FloatPointer(1).put(1f);
-        zero = t == DType.F64 ? new DoublePointer(1).put(0.0) : new FloatPointer(1).put(0f);
+        one = Cudnn.scalar(t, 1);
+        zero = Cudnn.scalar(t, 0);
     }
 
     /** A planned call, or null for what this does not cover (ranks above 4, half types: their statistics would not be f32). */

@@ -12,8 +12,6 @@ import org.bytedeco.cuda.cudnn.cudnnConvolutionStruct;
 import org.bytedeco.cuda.cudnn.cudnnFilterStruct;
 import org.bytedeco.cuda.cudnn.cudnnTensorStruct;
 import org.bytedeco.cuda.global.cudnn;
-import org.bytedeco.javacpp.DoublePointer;
-import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.SizeTPointer;
 
@@ -46,8 +44,8 @@ final class CudnnConv implements Step, AutoCloseable {
         this.x = x;
         this.w = w;
         this.y = y;
-        alpha = keep(t == DType.F64 ? new DoublePointer(1).put(1.0) : new FloatPointer(1).put(1f));
-        beta = keep(t == DType.F64 ? new DoublePointer(1).put(0.0) : new FloatPointer(1).put(0f));
+        alpha = keep(Cudnn.scalar(t, 1));
+        beta = keep(Cudnn.scalar(t, 0));
     }
 
     /**

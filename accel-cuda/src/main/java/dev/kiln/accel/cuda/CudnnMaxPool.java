@@ -5,8 +5,6 @@ import dev.kiln.spi.ir.Window2d;
 import org.bytedeco.cuda.cudnn.cudnnPoolingStruct;
 import org.bytedeco.cuda.cudnn.cudnnTensorStruct;
 import org.bytedeco.cuda.global.cudnn;
-import org.bytedeco.javacpp.DoublePointer;
-import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
@@ -29,8 +27,8 @@ final class CudnnMaxPool implements Step, AutoCloseable {
         Cudnn.check(cudnn.cudnnCreatePoolingDescriptor(pool), "cudnnCreatePoolingDescriptor");
         Cudnn.check(cudnn.cudnnSetPooling2dDescriptor(pool, cudnn.CUDNN_POOLING_MAX_DETERMINISTIC, cudnn.CUDNN_PROPAGATE_NAN,
                 w.kernelH(), w.kernelW(), w.padH(), w.padW(), w.strideH(), w.strideW()), "pooling descriptor");
-        one = t == DType.F64 ? new DoublePointer(1).put(1.0) : new FloatPointer(1).put(1f);
-        zero = t == DType.F64 ? new DoublePointer(1).put(0.0) : new FloatPointer(1).put(0f);
+        one = Cudnn.scalar(t, 1);
+        zero = Cudnn.scalar(t, 0);
     }
 
     /** A planned pooling, or null where it does not apply (see {@link #applies}). */

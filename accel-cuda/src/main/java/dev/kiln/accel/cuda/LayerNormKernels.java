@@ -36,9 +36,7 @@ final class LayerNormKernels {
         return prelude(t, perLane) + """
                 extern "C" __global__ void k(long long rows, int D, double eps, const %1$s* __restrict__ x, const %1$s* __restrict__ gamma,
                                              const %1$s* __restrict__ beta, %1$s* __restrict__ y) {
-                  unsigned int lane = threadIdx.x & 31;
-                  long long warps = (long long) gridDim.x * (blockDim.x >> 5);
-                  for (long long row = blockIdx.x * (long long) (blockDim.x >> 5) + (threadIdx.x >> 5); row < rows; row += warps) {
+                  WARP_ROWS(row, rows) {
                     const %1$s* xr = x + row * D;
                 %3$s
                     #pragma unroll
@@ -57,9 +55,7 @@ final class LayerNormKernels {
         return prelude(t, perLane) + """
                 extern "C" __global__ void k(long long rows, int D, double eps, const %1$s* __restrict__ x, const %1$s* __restrict__ gamma,
                                              const %1$s* __restrict__ dy, %1$s* __restrict__ dx, %2$s* __restrict__ stats) {
-                  unsigned int lane = threadIdx.x & 31;
-                  long long warps = (long long) gridDim.x * (blockDim.x >> 5);
-                  for (long long row = blockIdx.x * (long long) (blockDim.x >> 5) + (threadIdx.x >> 5); row < rows; row += warps) {
+                  WARP_ROWS(row, rows) {
                     const %1$s* xr = x + row * D;
                 %3$s
                     %2$s g[PER_LANE], sg = 0, sgx = 0;

@@ -17,10 +17,7 @@ final class ReduceKernel {
     private ReduceKernel() {}
 
     static String source(ReduceFn fn, DType t) {
-        String c = CudaTypes.compute(t);
-        String init = fn == ReduceFn.SUM ? "(" + c + ") 0" : BlockReduce.lowest(c);
-        String combine = fn == ReduceFn.SUM ? "acc += v;" : "if (v > acc) acc = v;";
-        String st = CudaTypes.storage(t);
+        String c = CudaTypes.compute(t), st = CudaTypes.storage(t);
         return CudaTypes.PRELUDE + BlockReduce.functions(c) + """
                 extern "C" __global__ void k(long long m, long long R, int krank, Dims kdims, Dims kstr, int rrank, Dims rdims, Dims rstr,
                                              const %1$s* __restrict__ x, %1$s* __restrict__ y) {
@@ -39,7 +36,7 @@ final class ReduceKernel {
                     if (threadIdx.x == 0) y[o] = %7$s;
                   }
                 }
-                """.formatted(st, c, init, CudaTypes.load(t, "x[off]"), combine, fn == ReduceFn.SUM ? "block_sum" : "block_max", CudaTypes.store(t, "r"));
+                """.formatted(st, c, init(fn, c), CudaTypes.load(t, "x[off]"), combine(fn), fn == ReduceFn.SUM ? "block_sum" : "block_max", CudaTypes.store(t, "r"));
     }
 
     /** One warp per output row of R contiguous elements; kept axes give each row's start. */
@@ -47,9 +44,7 @@ final class ReduceKernel {
         String c = CudaTypes.compute(t);
         return CudaTypes.PRELUDE + BlockReduce.warpFunctions(c) + """
                 extern "C" __global__ void k(long long m, long long R, int krank, Dims kdims, Dims kstr, const %1$s* __restrict__ x, %1$s* __restrict__ y) {
-                  unsigned int lane = threadIdx.x & 31;
-                  long long warps = (long long) gridDim.x * (blockDim.x >> 5);
-                  for (long long o = blockIdx.x * (long long) (blockDim.x >> 5) + (threadIdx.x >> 5); o < m; o += warps) {
+                  WARP_ROWS(o, m) {
                     long long base = 0;
                     if (krank == 1) base = o * kstr.d[0];
                     else for (long long rem = o, d = krank - 1; d >= 0; d--) { long long e = kdims.d[d]; base += (rem %% e) * kstr.d[d]; rem /= e; }
@@ -129,8 +124,6 @@ final class ReduceKernel {
 
     private static String combine(ReduceFn fn) { return fn == ReduceFn.SUM ? "acc += v;" : "if (v > acc) acc = v;"; }
 
-    private static long computeBytes(DType t) { return CudaTypes.compute(t).equals("float") || CudaTypes.compute(t).equals("int") ? 4 : 8; }
-
     /** The kept and reduced axes (size-1 axes dropped, contiguous neighbours merged) and their element counts. */
     private record Split(long m, long r, long[][] kept, long[][] reduced) {
         static Split of(int[] dims, List<Integer> axes) {
@@ -173,19 +166,18 @@ final class ReduceKernel {
         String suffix = fn.name().toLowerCase(java.util.Locale.ROOT) + "_" + t.label();
         int sms = k.multiprocessors();
         if (a.rows() && (m >= 1024 || r <= 4096)) {
-            long blocks = Math.min((m + 7) / 8, (long) sms * 32);
             k.add(k.launch("reduce_rows_" + suffix, rows(fn, t)).i64(m).i64(r).i32(a.keptDims().length).dims(a.keptDims()).dims(a.keptStrides())
-                    .ptr(x).ptr(y).grid((int) blocks, 256, 0));
+                    .ptr(x).ptr(y).grid(BlockReduce.warpGrid(m, sms), 256, 0));
         } else if (a.rows() && m > 0) {
             long[] sc = splitRows(r, 2048, m, sms);
-            long part = k.allocate(sc[0] * m * computeBytes(t));
+            long part = k.allocate(sc[0] * m * CudaTypes.computeBytes(t));
             k.add(k.launch("reduce_row_parts_" + suffix, rowPartials(fn, t)).i64(m).i64(r).i64(sc[1]).i64(sc[0])
                     .i32(a.keptDims().length).dims(a.keptDims()).dims(a.keptStrides()).ptr(x).ptr(part).grid((int) (m * sc[0]), 256, 0));
             k.add(k.launch("reduce_col_totals_" + suffix, columnTotals(fn, t)).i64(sc[0]).i64(m).ptr(part).ptr(y).elements(m, sms));
         } else if (a.columns()) {
             long tiles = (m + 31) / 32;
             long[] sc = splitRows(r, 8, tiles, sms);
-            long part = k.allocate(sc[0] * m * computeBytes(t));
+            long part = k.allocate(sc[0] * m * CudaTypes.computeBytes(t));
             k.add(k.launch("reduce_cols_" + suffix, columnPartials(fn, t)).i64(r).i64(m).i64(sc[1]).ptr(x).ptr(part).grid((int) (tiles * sc[0]), 256, 0));
             k.add(k.launch("reduce_col_totals_" + suffix, columnTotals(fn, t)).i64(sc[0]).i64(m).ptr(part).ptr(y).elements(m, sms));
         } else {

@@ -43,9 +43,7 @@ final class SoftmaxKernels {
         return CudaTypes.PRELUDE + BlockReduce.warpFunctions(c) + """
                 #define PER_LANE %8$d
                 extern "C" __global__ void k(long long rows, int L, const %1$s* __restrict__ x, %1$s* __restrict__ y) {
-                  unsigned int lane = threadIdx.x & 31;
-                  long long warps = (long long) gridDim.x * (blockDim.x >> 5);
-                  for (long long row = blockIdx.x * (long long) (blockDim.x >> 5) + (threadIdx.x >> 5); row < rows; row += warps) {
+                  WARP_ROWS(row, rows) {
                     const %1$s* xr = x + row * L;
                     %1$s* yr = y + row * L;
                     %2$s v[PER_LANE];
@@ -68,12 +66,6 @@ final class SoftmaxKernels {
                   }
                 }
                 """.formatted(st, c, BlockReduce.lowest(c), CudaTypes.load(t, "xr[j]"), exp, ln, CudaTypes.store(t, write), perLane);
-    }
-
-    /** Registers per lane for a warp-per-row softmax of length {@code len}, or 0 when the row is too long for registers. */
-    static int perLane(long len) {
-        for (int p = 1; p <= 32; p <<= 1) if (32L * p >= len) return p;
-        return 0;
     }
 
     /**
