@@ -248,7 +248,7 @@ final class CompiledStep implements AutoCloseable {
             for (int k : updatedParams) for (Buffer b : state.get(params.get(k))) outs.add(b);
         }
         for (Parameter p : bufferTargets) outs.add(a.buffer(p.value(kiln)));
-        if (scaler != null) outs.addAll(List.of(scaler.state()));
+        if (scaler != null) for (Buffer b : scaler.state()) outs.add(b);
         executable.run(inputs, outs);
         float[] lossHost = new float[1];
         float[] outHost = new float[logitsSize];
