@@ -29,10 +29,9 @@ final class VjpRules {
         List<Value> x = n.inputs();
         Value y = n.output(), g = gs.getFirst();
         Op op = n.op();
-        if (op instanceof Composite.BatchNorm bn && bn.training()) return batchNorm(b, bn, x, gs, zeros);
         return switch (op) {
             case Primitive p -> primitive(b, p, x, y, g);
-            case Composite c -> composite(b, c, x, y, g);
+            case Composite c -> composite(b, c, x, y, gs, zeros);
             case Fused f -> throw new IllegalArgumentException(f.opName() + " is a plugin's fused op; autodiff runs before plugin fusion");
         };
     }
@@ -155,7 +154,8 @@ final class VjpRules {
         return parts.size() == 1 ? g : b.apply(new Primitive.Concat(s.axis()), parts).getFirst();
     }
 
-    private static List<Value> composite(Graph.Builder b, Composite op, List<Value> x, Value y, Value g) {
+    private static List<Value> composite(Graph.Builder b, Composite op, List<Value> x, Value y, List<Value> gs, java.util.Set<Integer> zeros) {
+        Value g = gs.getFirst();
         return switch (op) {
             case Composite.Linear l -> {
                 Value dz = switch (l.activation()) {
@@ -181,7 +181,10 @@ final class VjpRules {
                 yield List.of(b.reshape(dx, in.type().shape()));
             }
             case Composite.AvgPool2d a -> throw new AssertionError("avgpool2d differentiates through its decomposition");
-            case Composite.BatchNorm n -> throw new AssertionError("training batchnorm has its own rule; evaluation differentiates through its decomposition");
+            case Composite.BatchNorm n -> {
+                if (!n.training()) throw new AssertionError("evaluation-mode batchnorm differentiates through its decomposition");
+                yield batchNorm(b, n, x, gs, zeros);
+            }
             case Composite.Attention a -> b.apply(new Composite.AttentionGrad(a.causal(), a.scale()), List.of(x.get(0), x.get(1), x.get(2), g));
             case Composite.AttentionGrad a -> throw new AssertionError("attentiongrad differentiates through its decomposition");
             case Composite.BatchNormGrad n -> throw new AssertionError("batchnormgrad differentiates through its decomposition");
