@@ -24,7 +24,7 @@ final class OneDnnMatmul {
         try {
             dnnl_primitive_desc pd = new dnnl_primitive_desc();
             check(dnnl_matmul_primitive_desc_create(pd, e.engine, src, wei, null, dst, null), what);
-            return new OneDnnPrimitive(e, what, pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+            return OneDnnTuner.fastest(e, what, pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
                     new dnnl_memory_desc[] {src, wei, dst}, 2);
         } finally {
             OneDnnNative.destroy(src, wei, dst);
@@ -58,7 +58,7 @@ final class OneDnnMatmul {
         try {
             dnnl_primitive_desc pd = new dnnl_primitive_desc();
             check(dnnl_matmul_primitive_desc_create(pd, e.engine, src, wei, bias, dst, attr), what);
-            return new OneDnnPrimitive(e, what, pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
+            return OneDnnTuner.fastest(e, what, pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
                     new dnnl_memory_desc[] {src, wei, bias, dst}, 3);
         } finally {
             OneDnnNative.destroy(src, wei, bias, dst);

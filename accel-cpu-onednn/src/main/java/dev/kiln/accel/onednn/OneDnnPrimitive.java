@@ -96,6 +96,13 @@ final class OneDnnPrimitive implements Kernel, AutoCloseable {
         args.close();
     }
 
+    /** oneDNN's name for the implementation running this primitive ({@code brg_matmul:avx512_core}). */
+    String implementation() {
+        dnnl_primitive_desc pd = new dnnl_primitive_desc();
+        check(dnnl_primitive_get_primitive_desc(primitive, pd), what);
+        return OneDnnTuner.implementation(pd);
+    }
+
     @Override public String toString() { return "oneDNN " + what; }
 
     /** A reusable pointer whose address is set per run, so binding a segment allocates nothing. */

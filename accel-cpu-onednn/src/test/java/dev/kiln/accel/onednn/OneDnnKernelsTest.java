@@ -63,6 +63,21 @@ class OneDnnKernelsTest {
         }
     }
 
+    /**
+     * Weight-gradient shapes with a short batch axis: oneDNN's AVX-512 brgemm declines them as
+     * small shapes, so on an AVX-512 CPU {@link OneDnnTuner} times the alternatives and may pick
+     * another implementation. Whatever it picks must compute the product.
+     */
+    @Test void tunedSmallBatchWeightGradients() {
+        for (int k : new int[] {1, 7, 32}) {
+            int m = 128, n = 784;
+            Shape sa = Shape.of(k, m), sb = Shape.of(k, n);
+            float[] a = rand(sa), b = rand(sb);
+            float[] got = runF32(new Primitive.MatMul(true, false), List.of(f32(sa), f32(sb)), a, b);
+            checkMatmul(a, b, got, 1, m, k, n, true, false);
+        }
+    }
+
     @Test void matmulRank3() {
         int batch = 4, m = 6, k = 9, n = 5;
         Shape sa = Shape.of(batch, m, k), sb = Shape.of(batch, n, k);
