@@ -21,6 +21,12 @@ final class JavaOptim {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /**
+     * Elements per call of a vector body. The body is compiled once it has been called often,
+     * which chunking reaches within the first steps; one loop over 100k elements waits for
+     * on-stack replacement and spent tens of milliseconds per step interpreted until then.
+     */
+    private static final int CHUNK = 1024;
 
     /**
      * Moments below this are stored as zero. A weight whose gradient is always zero (a pixel that
@@ -42,22 +48,10 @@ final class JavaOptim {
                 float a = (float) (lr / (1 - Math.pow(b1, t))), ic2 = (float) (1 / (1 - Math.pow(b2, t)));
                 float shrink = decoupled ? 1 - lr * wd : 1, l2 = coupled ? wd : 0;
                 long bound = size - size % F.length();
-                long i = 0;
-                for (; i < bound; i += F.length()) {
-                    long at = i * 4;
-                    FloatVector p = FloatVector.fromMemorySegment(F, in[0], at, ORDER).mul(shrink);
-                    FloatVector g = FloatVector.fromMemorySegment(F, in[1], at, ORDER);
-                    if (coupled) g = p.mul(l2).add(g);
-                    FloatVector m = FloatVector.fromMemorySegment(F, in[2], at, ORDER).mul(b1).add(g.mul(nb1));
-                    FloatVector v = FloatVector.fromMemorySegment(F, in[3], at, ORDER).mul(b2).add(g.mul(g).mul(nb2));
-                    m = m.blend(0f, m.abs().lt(TINY));
-                    v = v.blend(0f, v.lt(TINY));
-                    FloatVector step = m.mul(a).div(v.mul(ic2).sqrt().add(eps));
-                    p.sub(step).intoMemorySegment(out[0], at, ORDER);
-                    m.intoMemorySegment(out[1], at, ORDER);
-                    v.intoMemorySegment(out[2], at, ORDER);
+                for (long i = 0; i < bound; i += CHUNK) {
+                    adam(in, out, i, Math.min(bound, i + CHUNK), shrink, l2, b1, nb1, b2, nb2, a, ic2, eps);
                 }
-                for (; i < size; i++) {
+                for (long i = bound; i < size; i++) {
                     long at = i * 4;
                     float p = in[0].get(ValueLayout.JAVA_FLOAT, at) * shrink, g = in[1].get(ValueLayout.JAVA_FLOAT, at);
                     if (coupled) g += p * l2;
@@ -73,6 +67,25 @@ final class JavaOptim {
         };
     }
 
+    /** Elements {@code from} to {@code to} (whole vectors); a method of its own so the JIT compiles it after a few calls. */
+    private static void adam(MemorySegment[] in, MemorySegment[] out, long from, long to,
+                             float shrink, float l2, float b1, float nb1, float b2, float nb2, float a, float ic2, float eps) {
+        MemorySegment p0 = in[0], g0 = in[1], m0 = in[2], v0 = in[3], p1 = out[0], m1 = out[1], v1 = out[2];
+        for (long at = from * 4, end = to * 4; at < end; at += F.length() * 4L) {
+            FloatVector p = FloatVector.fromMemorySegment(F, p0, at, ORDER).mul(shrink);
+            FloatVector g = FloatVector.fromMemorySegment(F, g0, at, ORDER);
+            if (l2 != 0) g = p.mul(l2).add(g);
+            FloatVector m = FloatVector.fromMemorySegment(F, m0, at, ORDER).mul(b1).add(g.mul(nb1));
+            FloatVector v = FloatVector.fromMemorySegment(F, v0, at, ORDER).mul(b2).add(g.mul(g).mul(nb2));
+            m = m.blend(0f, m.abs().lt(TINY));
+            v = v.blend(0f, v.lt(TINY));
+            FloatVector step = m.mul(a).div(v.mul(ic2).sqrt().add(eps));
+            p.sub(step).intoMemorySegment(p1, at, ORDER);
+            m.intoMemorySegment(m1, at, ORDER);
+            v.intoMemorySegment(v1, at, ORDER);
+        }
+    }
+
     /** Inputs param, grad, velocity, lr; outputs param', velocity'. */
     static Kernel sgd(Composite.SgdUpdate op, long size) {
         float mom = (float) op.momentum(), wd = (float) op.weightDecay();
@@ -80,19 +93,8 @@ final class JavaOptim {
         return new InPlace(3) {
             @Override public void run(MemorySegment[] in, MemorySegment[] out) {
                 float lr = in[3].get(ValueLayout.JAVA_FLOAT, 0);
-                long bound = size - size % F.length();
-                long i = 0;
-                for (; i < bound; i += F.length()) {
-                    long at = i * 4;
-                    FloatVector p = FloatVector.fromMemorySegment(F, in[0], at, ORDER);
-                    FloatVector g = FloatVector.fromMemorySegment(F, in[1], at, ORDER);
-                    if (wd != 0) g = p.mul(wd).add(g);
-                    FloatVector v = mom == 0 ? g : FloatVector.fromMemorySegment(F, in[2], at, ORDER).mul(mom).add(g);
-                    v = v.blend(0f, v.abs().lt(TINY));
-                    FloatVector step = nesterov ? v.mul(mom).add(g) : v;
-                    p.sub(step.mul(lr)).intoMemorySegment(out[0], at, ORDER);
-                    v.intoMemorySegment(out[1], at, ORDER);
-                }
+                long bound = size - size % F.length(), i = bound;
+                for (long c = 0; c < bound; c += CHUNK) sgd(in, out, c, Math.min(bound, c + CHUNK), lr, wd, mom, nesterov);
                 for (; i < size; i++) {
                     long at = i * 4;
                     float p = in[0].get(ValueLayout.JAVA_FLOAT, at), g = in[1].get(ValueLayout.JAVA_FLOAT, at);
@@ -105,6 +107,21 @@ final class JavaOptim {
                 }
             }
         };
+    }
+
+    /** Elements {@code from} to {@code to} (whole vectors), compiled on its own like {@link #adam}. */
+    private static void sgd(MemorySegment[] in, MemorySegment[] out, long from, long to, float lr, float wd, float mom, boolean nesterov) {
+        MemorySegment p0 = in[0], g0 = in[1], v0 = in[2], p1 = out[0], v1 = out[1];
+        for (long at = from * 4, end = to * 4; at < end; at += F.length() * 4L) {
+            FloatVector p = FloatVector.fromMemorySegment(F, p0, at, ORDER);
+            FloatVector g = FloatVector.fromMemorySegment(F, g0, at, ORDER);
+            if (wd != 0) g = p.mul(wd).add(g);
+            FloatVector v = mom == 0 ? g : FloatVector.fromMemorySegment(F, v0, at, ORDER).mul(mom).add(g);
+            v = v.blend(0f, v.abs().lt(TINY));
+            FloatVector step = nesterov ? v.mul(mom).add(g) : v;
+            p.sub(step.mul(lr)).intoMemorySegment(p1, at, ORDER);
+            v.intoMemorySegment(v1, at, ORDER);
+        }
     }
 
     /** A kernel whose first {@code tensors} inputs may share memory with any output. */
