@@ -34,6 +34,9 @@ final class SequentialExecutable implements Executable {
      * the plugin-independent counterpart of ONEDNN_VERBOSE, for finding where a step's time goes.
      */
     private static final boolean PROFILE = Boolean.getBoolean("kiln.profile");
+    /** {@code -Dkiln.profile.skip=N}: leave the first N runs (JIT warm-up) out of the profile. */
+    private static final long PROFILE_SKIP = Long.getLong("kiln.profile.skip", 0);
+    private long runs;
 
     SequentialExecutable(Graph graph, List<Kernel> kernels) {
         this.graph = graph;
@@ -94,11 +97,12 @@ final class SequentialExecutable implements Executable {
             staged[j] = !writableEarly(s, outputs.get(j), inputs);
             seg[s] = staged[j] ? staging(j) : KernelAccelerator.host(outputs.get(j)).segment();
         }
+        boolean timed = PROFILE && runs++ >= PROFILE_SKIP;
         for (int i = 0; i < kernels.length; i++) {
             int[] is = plan.inSlots[i], os = plan.outSlots[i];
             for (int j = 0; j < is.length; j++) ins[i][j] = seg[is[j]];
             for (int j = 0; j < os.length; j++) outs[i][j] = seg[os[j]];
-            if (PROFILE) {
+            if (timed) {
                 long t0 = System.nanoTime();
                 kernels[i].run(ins[i], outs[i]);
                 nanos[i] += System.nanoTime() - t0;
@@ -106,7 +110,7 @@ final class SequentialExecutable implements Executable {
                 kernels[i].run(ins[i], outs[i]);
             }
         }
-        if (PROFILE) nanos[kernels.length]++;
+        if (timed) nanos[kernels.length]++;
         // Outputs that are graph inputs first (they read inputs a staged output may overwrite), then staged ones, then repeats.
         for (int j = 0; j < outputs.size(); j++) {
             int s = plan.outputSlots[j];

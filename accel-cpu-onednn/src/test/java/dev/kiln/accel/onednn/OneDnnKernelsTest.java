@@ -78,6 +78,19 @@ class OneDnnKernelsTest {
         }
     }
 
+    /** The chain's branch-free comparison is Java's {@code >} on every pair of special values and on random ones. */
+    @Test void chainComparisonIsIeeeGreaterThan() {
+        float[] special = {Float.NaN, 0f, -0f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE, -Float.MIN_VALUE,
+                Float.MIN_NORMAL, Float.MAX_VALUE, -Float.MAX_VALUE, 1f, -1f, Math.nextUp(1f), Math.nextDown(1f), 3e38f, -3e38f};
+        for (float x : special) {
+            for (float y : special) assertEquals(x > y ? 1 : 0, JavaChain.greater(x, y), x + " > " + y);
+        }
+        for (int i = 0; i < 100_000; i++) {
+            float x = Float.intBitsToFloat(random.nextInt()), y = random.nextBoolean() ? Float.intBitsToFloat(random.nextInt()) : x;
+            assertEquals(x > y ? 1 : 0, JavaChain.greater(x, y), x + " > " + y);
+        }
+    }
+
     @Test void matmulRank3() {
         int batch = 4, m = 6, k = 9, n = 5;
         Shape sa = Shape.of(batch, m, k), sb = Shape.of(batch, n, k);
