@@ -114,7 +114,7 @@ final class JavaChain implements Kernel {
                 if (!bool) MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, i * 4, d, 0, m);
                 else {
                     MemorySegment.copy(s, ValueLayout.JAVA_BYTE, i, bytes, 0, m);
-                    for (int k = 0; k < m; k++) d[k] = bytes[k] != 0 ? 1 : 0;
+                    for (int k = 0; k < m; k++) d[k] = (bytes[k] | -bytes[k]) >>> 31; // 1 for any nonzero byte, without a branch
                 }
             }
             case SCALAR -> java.util.Arrays.fill(d, 0, m, get(s, bool, 0));
@@ -144,7 +144,8 @@ final class JavaChain implements Kernel {
             case SQRT -> { for (int k = 0; k < m; k++) d[k] = (float) Math.sqrt(x[k]); }
             case TANH -> { for (int k = 0; k < m; k++) d[k] = (float) Math.tanh(x[k]); }
             case SIGMOID -> { for (int k = 0; k < m; k++) d[k] = (float) (1 / (1 + Math.exp(-x[k]))); }
-            case RELU -> { for (int k = 0; k < m; k++) d[k] = x[k] > 0 ? x[k] : (x[k] == x[k] ? 0 : x[k]); }
+            // max keeps NaN and turns -0 into +0, as relu does; unlike a comparison it vectorises.
+            case RELU -> { for (int k = 0; k < m; k++) d[k] = Math.max(x[k], 0f); }
             case ABS -> { for (int k = 0; k < m; k++) d[k] = Math.abs(x[k]); }
             case GELU -> { for (int k = 0; k < m; k++) d[k] = (float) UnaryFn.gelu(x[k]); }
         }

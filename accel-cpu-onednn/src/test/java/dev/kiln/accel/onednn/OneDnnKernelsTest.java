@@ -91,6 +91,20 @@ class OneDnnKernelsTest {
         }
     }
 
+    /** The chain's relu keeps NaN and sends -0 to +0, bit for bit what relu(x) = x > 0 ? x : 0 (NaN kept) gives. */
+    @Test void chainReluOnSpecialValues() {
+        float[] x = {Float.NaN, 0f, -0f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE, -Float.MIN_VALUE, 1f, -1f};
+        Shape s = Shape.of(x.length);
+        ChainExpr relu = new ChainExpr.Un(UnaryFn.RELU, new ChainExpr.In(0));
+        FusedOps.Chain op = new FusedOps.Chain(relu, List.of(ChainExpr.Layout.DENSE), f32(s), null);
+        MemorySegment in = seg(x), out = Arena.ofAuto().allocate(x.length * 4L, 64);
+        new JavaChain(op, List.of(DType.F32)).run(new MemorySegment[] {in}, new MemorySegment[] {out});
+        for (int i = 0; i < x.length; i++) {
+            float want = x[i] > 0 ? x[i] : (Float.isNaN(x[i]) ? x[i] : 0f);
+            assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i)), "relu(" + x[i] + ")");
+        }
+    }
+
     @Test void matmulRank3() {
         int batch = 4, m = 6, k = 9, n = 5;
         Shape sa = Shape.of(batch, m, k), sb = Shape.of(batch, n, k);
