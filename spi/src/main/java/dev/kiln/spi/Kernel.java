@@ -18,6 +18,13 @@ public interface Kernel extends AutoCloseable {
      */
     default boolean inPlace(int input, int output) { return false; }
 
+    /**
+     * Whether the output is the input's bytes unchanged (a reshape): an executable may then give
+     * the output the input's memory and not run the kernel at all. {@link #run} must still copy,
+     * for when it cannot (the output is a graph output, bound to the caller's buffer).
+     */
+    default boolean isView() { return false; }
+
     /** Frees what the kernel holds (native primitives, scratch); called when its executable closes. */
     @Override default void close() {}
 }

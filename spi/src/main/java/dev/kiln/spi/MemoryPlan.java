@@ -13,7 +13,9 @@ import java.util.Map;
  * Where each value of a sequentially run graph lives, decided once at compile time. Every value
  * gets a slot; intermediates get an offset into one arena, reused by liveness (a value's bytes are
  * free again after its last reader ran, and a node's outputs never overlap its inputs or each
- * other). Graph inputs and outputs live in the caller's buffers, bound per run.
+ * other). Graph inputs and outputs live in the caller's buffers, bound per run. A view step (a
+ * reshape whose kernel {@link Kernel#isView is a view}, into an intermediate) gets no memory of its
+ * own: its output uses its input's memory, which then lives until the view's last reader.
  */
 final class MemoryPlan {
     /** Arena slices are aligned like {@link HostBuffer}s, for vector loads. */
@@ -31,9 +33,14 @@ final class MemoryPlan {
     /** Per slot: the step that writes it (-1 for inputs) and the last step that reads it (-1 if none). */
     final int[] def, lastRead;
     final int[][] inSlots, outSlots;
+    /** Per step: whether it runs as a view (binds its output to its input's memory). */
+    final boolean[] view;
+    /** Per slot: the slot whose memory it uses (itself unless it is a view's output). */
+    private final int[] source;
     final long arenaBytes;
 
-    MemoryPlan(Graph graph) {
+    /** {@code viewable[i]}: step {@code i}'s kernel is a view (see {@link Kernel#isView}). */
+    MemoryPlan(Graph graph, boolean[] viewable) {
         Map<Integer, Integer> slotOf = new HashMap<>();
         for (Value v : graph.inputs()) slotOf.putIfAbsent(v.id(), slotOf.size());
         for (Node n : graph.nodes()) for (Value v : n.outputs()) slotOf.putIfAbsent(v.id(), slotOf.size());
@@ -76,10 +83,29 @@ final class MemoryPlan {
             if (def[s] >= 0 && boundOutput[s] < 0) boundOutput[s] = j;
             else if (def[s] < 0) lastRead[s] = Integer.MAX_VALUE; // copied out after the last step
         }
+        view = new boolean[nodes.size()];
+        source = new int[slots];
+        Arrays.setAll(source, s -> s);
+        for (int i = 0; i < nodes.size(); i++) {
+            if (!viewable[i] || inSlots[i].length != 1 || outSlots[i].length != 1) continue;
+            int in = inSlots[i][0], out = outSlots[i][0];
+            if (!isIntermediate(out) || bytes[out] != bytes[in]) continue;
+            view[i] = true;
+            source[out] = source[in];
+        }
+        // Reads through a view are reads of the memory it shows, which must stay live (and, for a
+        // donated input, unwritten) until then.
+        for (int s = 0; s < slots; s++) if (source[s] != s) lastRead[source[s]] = Math.max(lastRead[source[s]], lastRead[s]);
         offset = new long[slots];
         Arrays.fill(offset, -1);
         arenaBytes = assignOffsets(nodes.size());
     }
+
+    /** Whether {@code slot} is a view's output, using its input's memory. */
+    boolean isView(int slot) { return source[slot] != slot; }
+
+    /** The slot whose memory {@code slot} uses. */
+    int source(int slot) { return source[slot]; }
 
     boolean isInput(int slot) {
         for (int s : inputSlots) if (s == slot) return true;
@@ -94,10 +120,10 @@ final class MemoryPlan {
         long top = 0;
         List<List<Integer>> dies = new ArrayList<>();
         for (int i = 0; i < steps; i++) dies.add(new ArrayList<>());
-        for (int s = 0; s < slots; s++) if (isIntermediate(s)) dies.get(Math.max(def[s], lastRead[s])).add(s);
+        for (int s = 0; s < slots; s++) if (isIntermediate(s) && !isView(s)) dies.get(Math.max(def[s], lastRead[s])).add(s);
         for (int i = 0; i < steps; i++) {
             for (int s : outSlots[i]) {
-                if (!isIntermediate(s) || offset[s] >= 0) continue;
+                if (!isIntermediate(s) || isView(s) || offset[s] >= 0) continue;
                 long size = Math.max(ALIGN, (bytes[s] + ALIGN - 1) & -ALIGN);
                 long at = -1;
                 for (int k = 0; k < free.size() && at < 0; k++) {

@@ -41,10 +41,12 @@ final class SequentialExecutable implements Executable {
     SequentialExecutable(Graph graph, List<Kernel> kernels) {
         this.graph = graph;
         this.kernels = kernels.toArray(Kernel[]::new);
-        this.plan = new MemoryPlan(graph);
+        boolean[] viewable = new boolean[this.kernels.length];
+        for (int i = 0; i < viewable.length; i++) viewable[i] = this.kernels[i].isView();
+        this.plan = new MemoryPlan(graph, viewable);
         this.arena = plan.arenaBytes > 0 ? HostBuffer.allocate(new TensorType(dev.kiln.core.DType.I8, dev.kiln.core.Shape.of(Math.toIntExact(plan.arenaBytes)))) : null;
         this.seg = new MemorySegment[plan.slots];
-        for (int s = 0; s < plan.slots; s++) if (plan.isIntermediate(s)) seg[s] = arena.segment().asSlice(plan.offset[s], plan.bytes[s]);
+        for (int s = 0; s < plan.slots; s++) if (plan.isIntermediate(s) && !plan.isView(s)) seg[s] = arena.segment().asSlice(plan.offset[s], plan.bytes[s]);
         ins = new MemorySegment[this.kernels.length][];
         outs = new MemorySegment[this.kernels.length][];
         for (int i = 0; i < this.kernels.length; i++) {
@@ -100,6 +102,10 @@ final class SequentialExecutable implements Executable {
         boolean timed = PROFILE && runs++ >= PROFILE_SKIP;
         for (int i = 0; i < kernels.length; i++) {
             int[] is = plan.inSlots[i], os = plan.outSlots[i];
+            if (plan.view[i]) {
+                seg[os[0]] = seg[is[0]];
+                continue;
+            }
             for (int j = 0; j < is.length; j++) ins[i][j] = seg[is[j]];
             for (int j = 0; j < os.length; j++) outs[i][j] = seg[os[j]];
             if (timed) {
@@ -135,7 +141,8 @@ final class SequentialExecutable implements Executable {
             int[] is = plan.inSlots[p], os = plan.outSlots[p];
             int o = 0;
             while (os[o] != slot) o++;
-            for (int k = 0; k < is.length; k++) if (is[k] == in && !kernels[p].inPlace(k, o)) return false;
+            // An input read through a view is that input too.
+            for (int k = 0; k < is.length; k++) if (plan.source(is[k]) == in && !kernels[p].inPlace(k, o)) return false;
         }
         return true;
     }

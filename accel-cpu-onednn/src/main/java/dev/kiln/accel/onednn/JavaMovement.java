@@ -18,6 +18,15 @@ final class JavaMovement {
     /** A reshape is a copy: the SPI gives every output its own buffer. */
     static Kernel copy() { return (in, out) -> out[0].copyFrom(in[0]); }
 
+    /** A reshape: the same bytes, so the executable lets the output use the input's memory where it can. */
+    static Kernel view() {
+        return new Kernel() {
+            @Override public void run(MemorySegment[] in, MemorySegment[] out) { out[0].copyFrom(in[0]); }
+
+            @Override public boolean isView() { return true; }
+        };
+    }
+
     static Kernel broadcast(TensorType in, TensorType out) {
         Strided sp = Strided.of(out.shape(), Strided.dense(out.shape()), Strided.broadcastStrides(in.shape(), out.shape()));
         int es = in.dtype().byteSize();

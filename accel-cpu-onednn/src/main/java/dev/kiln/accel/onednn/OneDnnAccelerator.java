@@ -97,7 +97,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
             case Primitive.Conv2dBackwardData c -> conv(ConvOp.BACKWARD_DATA, c.window(), c.groups(), c.input(), in(n, 1).shape(), n, what);
             case Primitive.Conv2dBackwardWeights c -> conv(ConvOp.BACKWARD_WEIGHTS, c.window(), c.groups(), in(n, 0).shape(), c.weight(), n, what);
             case Primitive.MaxPool2dIndices m -> JavaWindows.maxPoolIndices(m.window(), in(n, 0));
-            case Primitive.Reshape r -> JavaMovement.copy();
+            case Primitive.Reshape r -> JavaMovement.view();
             case Primitive.Permute pm -> OneDnnReorder.supports(out.dtype()) && out.shape().size() > 0
                     ? OneDnnReorder.permute(engine, what, pm.perm(), in(n, 0), out) : JavaMovement.permute(pm.perm(), in(n, 0), out);
             case Primitive.Broadcast b -> JavaMovement.broadcast(in(n, 0), out);
