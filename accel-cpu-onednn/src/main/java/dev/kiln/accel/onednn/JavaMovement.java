@@ -16,9 +16,10 @@ final class JavaMovement {
     private JavaMovement() {}
 
     /** A reshape is a copy: the SPI gives every output its own buffer. */
-    static Kernel copy() { return (in, out) -> out[0].copyFrom(in[0]); }
-
-    /** A reshape: the same bytes, so the executable lets the output use the input's memory where it can. */
+    /**
+     * A reshape (or a sum over axes of size 1): the same bytes, so the executable lets the output
+     * use the input's memory where it can, and copies where it cannot.
+     */
     static Kernel view() {
         return new Kernel() {
             @Override public void run(MemorySegment[] in, MemorySegment[] out) { out[0].copyFrom(in[0]); }

@@ -87,7 +87,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
             case Primitive.Cast c -> OneDnnCast.supports(in(n, 0), out) ? OneDnnCast.create(engine, what, in(n, 0), out) : JavaElementwise.cast(in(n, 0), out);
             case Primitive.Reduce r -> {
                 // oneDNN refuses a reduction whose source and destination agree, i.e. over axes of size one only.
-                if (r.axes().stream().allMatch(a -> in(n, 0).shape().dim(a) == 1)) yield JavaMovement.copy();
+                if (r.axes().stream().allMatch(a -> in(n, 0).shape().dim(a) == 1)) yield JavaMovement.view();
                 if (!f32) yield JavaReduce.create(r, in(n, 0));
                 long[] rows = JavaReduceRows.plan(r, in(n, 0).shape());
                 yield rows != null ? JavaReduceRows.create(r.fn(), rows) : OneDnnReduction.create(engine, what, r, in(n, 0));
