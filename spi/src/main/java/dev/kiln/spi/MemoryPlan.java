@@ -114,16 +114,19 @@ final class MemoryPlan {
 
     boolean isIntermediate(int slot) { return def[slot] >= 0 && boundOutput[slot] < 0; }
 
+    /** Whether {@code slot} has memory of its own in the arena: an intermediate that is not a view. */
+    boolean inArena(int slot) { return isIntermediate(slot) && !isView(slot); }
+
     /** Greedy first-fit over free ranges of the arena, in step order; returns the arena size. */
     private long assignOffsets(int steps) {
         List<long[]> free = new ArrayList<>(); // {start, end}, sorted, coalesced
         long top = 0;
         List<List<Integer>> dies = new ArrayList<>();
         for (int i = 0; i < steps; i++) dies.add(new ArrayList<>());
-        for (int s = 0; s < slots; s++) if (isIntermediate(s) && !isView(s)) dies.get(Math.max(def[s], lastRead[s])).add(s);
+        for (int s = 0; s < slots; s++) if (inArena(s)) dies.get(Math.max(def[s], lastRead[s])).add(s);
         for (int i = 0; i < steps; i++) {
             for (int s : outSlots[i]) {
-                if (!isIntermediate(s) || isView(s) || offset[s] >= 0) continue;
+                if (!inArena(s) || offset[s] >= 0) continue;
                 long size = Math.max(ALIGN, (bytes[s] + ALIGN - 1) & -ALIGN);
                 long at = -1;
                 for (int k = 0; k < free.size() && at < 0; k++) {

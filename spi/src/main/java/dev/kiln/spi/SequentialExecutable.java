@@ -46,7 +46,7 @@ final class SequentialExecutable implements Executable {
         this.plan = new MemoryPlan(graph, viewable);
         this.arena = plan.arenaBytes > 0 ? HostBuffer.allocate(new TensorType(dev.kiln.core.DType.I8, dev.kiln.core.Shape.of(Math.toIntExact(plan.arenaBytes)))) : null;
         this.seg = new MemorySegment[plan.slots];
-        for (int s = 0; s < plan.slots; s++) if (plan.isIntermediate(s) && !plan.isView(s)) seg[s] = arena.segment().asSlice(plan.offset[s], plan.bytes[s]);
+        for (int s = 0; s < plan.slots; s++) if (plan.inArena(s)) seg[s] = arena.segment().asSlice(plan.offset[s], plan.bytes[s]);
         ins = new MemorySegment[this.kernels.length][];
         outs = new MemorySegment[this.kernels.length][];
         for (int i = 0; i < this.kernels.length; i++) {

@@ -12,9 +12,10 @@ final class CpuFeatures {
 
     private CpuFeatures() {}
 
-    /** bf16 dot products in hardware: AVX512_BF16 (Cooper Lake, Zen 4 and later) or AMX. */
+    /** 512-bit vectors: the widest kernels oneDNN has for f32 on this CPU. */
     static boolean avx512() { return FLAGS.contains("avx512f"); }
 
+    /** bf16 dot products in hardware: AVX512_BF16 (Cooper Lake, Zen 4 and later) or AMX. */
     static boolean bf16() { return FLAGS.contains("avx512_bf16") || FLAGS.contains("amx_bf16"); }
 
     /** bf16-mixed only where the hardware has bf16; emulating it would be slower than fp32. */

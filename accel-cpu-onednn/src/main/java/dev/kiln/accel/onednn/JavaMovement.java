@@ -15,7 +15,6 @@ import java.util.List;
 final class JavaMovement {
     private JavaMovement() {}
 
-    /** A reshape is a copy: the SPI gives every output its own buffer. */
     /**
      * A reshape (or a sum over axes of size 1): the same bytes, so the executable lets the output
      * use the input's memory where it can, and copies where it cannot.
