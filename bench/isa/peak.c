@@ -62,19 +62,29 @@ static double run(void *(*kernel)(void *), int threads, double flops_per_instruc
     return threads * ITERATIONS * 12.0 * flops_per_instruction / (seconds() - start) / 1e9;
 }
 
+/*
+ * Runs kernel on 1 and 2 threads and prints both rates; with a ratio label, also its 1-thread rate
+ * over f32's. Returns the 1-thread rate.
+ */
+static double report(const char *name, void *(*kernel)(void *), double flops_per_instruction,
+                     const char *ratio, double f32, const char *note) {
+    double one = run(kernel, 1, flops_per_instruction), two = run(kernel, 2, flops_per_instruction);
+    printf("%-34s %9.1f GF/s %9.1f GF/s", name, one, two);
+    if (ratio) printf("   %s = %.2f%s", ratio, one / f32, note);
+    printf("\n");
+    return one;
+}
+
 int main(void) {
     printf("%-34s %14s %14s\n", "instruction", "1 thread", "2 threads");
-    double f32_1 = run(f32_fma, 1, 32), f32_2 = run(f32_fma, 2, 32);
-    printf("%-34s %9.1f GF/s %9.1f GF/s\n", "vfmadd231ps zmm (f32)", f32_1, f32_2);
+    double f32 = report("vfmadd231ps zmm (f32)", f32_fma, 32, 0, 0, "");
 #ifdef __AVX512BF16__
-    double bf_1 = run(bf16_dot, 1, 64), bf_2 = run(bf16_dot, 2, 64);
-    printf("%-34s %9.1f GF/s %9.1f GF/s   bf16/f32 = %.2f\n", "vdpbf16ps zmm (bf16 -> f32)", bf_1, bf_2, bf_1 / f32_1);
+    report("vdpbf16ps zmm (bf16 -> f32)", bf16_dot, 64, "bf16/f32", f32, "");
 #else
     printf("%-34s %14s\n", "vdpbf16ps zmm (bf16 -> f32)", "no AVX512_BF16");
 #endif
 #ifdef __AVX512FP16__
-    double h_1 = run(f16_fma, 1, 64), h_2 = run(f16_fma, 2, 64);
-    printf("%-34s %9.1f GF/s %9.1f GF/s   f16/f32 = %.2f (f16 accumulation)\n", "vfmadd231ph zmm (f16)", h_1, h_2, h_1 / f32_1);
+    report("vfmadd231ph zmm (f16)", f16_fma, 64, "f16/f32", f32, " (f16 accumulation)");
 #else
     printf("%-34s %14s\n", "vfmadd231ph zmm (f16)", "no AVX512_FP16");
 #endif
