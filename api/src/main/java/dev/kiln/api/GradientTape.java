@@ -2,7 +2,6 @@ package dev.kiln.api;
 
 import dev.kiln.runtime.autodiff.Autodiff;
 import dev.kiln.spi.Buffer;
-import dev.kiln.spi.Executable;
 import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.Op;
 import dev.kiln.spi.ir.Value;
@@ -54,10 +53,7 @@ public final class GradientTape implements AutoCloseable {
         List<Integer> wrt = new ArrayList<>();
         for (Tensor s : sources) wrt.add(leaves.indexOf(s));
         Graph grads = Autodiff.gradients(b.build(List.of(y)), wrt);
-        Executable exe = kiln.compiler().cached(grads);
-        List<Buffer> in = new ArrayList<>();
-        for (Tensor t : leaves) in.add(t.buffer());
-        List<Buffer> out = exe.run(in);
+        List<Buffer> out = kiln.run(grads, leaves);
         out.getFirst().close();
         List<Tensor> result = new ArrayList<>();
         for (int i = 1; i < out.size(); i++) result.add(Tensor.wrap(kiln, out.get(i)));

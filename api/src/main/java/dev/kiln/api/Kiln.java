@@ -10,12 +10,14 @@ import dev.kiln.spi.Accelerator;
 import dev.kiln.spi.AcceleratorConfig;
 import dev.kiln.spi.Buffer;
 import dev.kiln.spi.CompileOptions;
+import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.TensorType;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A Kiln instance: owns one accelerator, its memory and compiled code. Open one, use it, close
@@ -26,6 +28,17 @@ import java.util.List;
  *     Tensor x = kiln.tensor(new float[] {1, 2, 3}, 3);
  * }
  * }</pre>
+ *
+ * <p><b>Threads.</b> A {@code Kiln} may be used from any number of threads at once, as PyTorch's
+ * eager ops may: eager ops, {@link GradientTape}s (each confined to the thread that opened it)
+ * and several {@link dev.kiln.api.train.Trainer}s run concurrently, each with the result it
+ * would have alone. Compiled code is confined to one thread at a time underneath, so the same
+ * eager op from two threads takes turns while different ops run in parallel. {@link #close()}
+ * may be called from any thread: it refuses new work at once, waits for the accelerator calls
+ * in flight (one eager op, one training step, one transfer — not a whole {@code fit}) and then
+ * frees everything; the work that was refused, and a {@code fit} whose next step was, throws
+ * {@link IllegalStateException} saying the Kiln is closed. Closed from inside such work (a
+ * callback), it frees when that work returns.
  */
 public final class Kiln implements AutoCloseable {
     private final String backend;
@@ -37,7 +50,12 @@ public final class Kiln implements AutoCloseable {
     private long randomSeed;
     private long randomPosition;
     private final ThreadLocal<Deque<GradientTape>> tapes = ThreadLocal.withInitial(ArrayDeque::new);
+    /** Read-held by every accelerator call in flight; {@link #close()} takes it exclusively to free. */
+    private final ReentrantReadWriteLock inFlight = new ReentrantReadWriteLock();
     private volatile boolean closed;
+    /** Set when close() was called by a thread with work in flight: the last call to end frees. */
+    private volatile boolean freeWhenIdle;
+    private boolean freed;
 
     private Kiln(String backend, Accelerator accelerator, KilnConfig config, PrecisionPolicy precision) {
         this.precision = precision;
@@ -127,10 +145,41 @@ public final class Kiln implements AutoCloseable {
     }
 
     Buffer upload(TensorType type, MemorySegment host) {
-        checkOpen();
-        return accelerator.upload(type, host);
+        enter();
+        try {
+            return accelerator.upload(type, host);
+        } finally {
+            exit();
+        }
     }
 
+    void download(Buffer b, MemorySegment host) {
+        enter();
+        try {
+            accelerator.download(b, host);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Runs {@code g} eagerly on the tensors' data, pinned for the call; returns fresh buffers. */
+    List<Buffer> run(Graph g, List<Tensor> in) {
+        Tensor.Held[] held = new Tensor.Held[in.size()];
+        enter();
+        try {
+            List<Buffer> bufs = new ArrayList<>(in.size());
+            for (int i = 0; i < held.length; i++) {
+                held[i] = in.get(i).hold();
+                bufs.add(held[i].buffer);
+            }
+            return compiler.run(g, bufs);
+        } finally {
+            for (Tensor.Held h : held) if (h != null) h.close();
+            exit();
+        }
+    }
+
+    /** For code that runs between {@link #enter()} and {@link #exit()}. */
     Accelerator accelerator() {
         checkOpen();
         return accelerator;
@@ -139,6 +188,26 @@ public final class Kiln implements AutoCloseable {
     GraphCompiler compiler() {
         checkOpen();
         return compiler;
+    }
+
+    /** Starts an accelerator call; throws if this Kiln is closed. Pair with {@link #exit()}. */
+    void enter() {
+        inFlight.readLock().lock();
+        if (closed) {
+            exit();
+            throw closedException();
+        }
+    }
+
+    void exit() {
+        inFlight.readLock().unlock();
+        if (freeWhenIdle && inFlight.getReadHoldCount() == 0 && inFlight.writeLock().tryLock()) {
+            try {
+                free();
+            } finally {
+                inFlight.writeLock().unlock();
+            }
+        }
     }
 
     /**
@@ -157,14 +226,43 @@ public final class Kiln implements AutoCloseable {
     }
 
     void checkOpen() {
-        if (closed) throw new IllegalStateException("this Kiln (" + backend + ") is closed");
+        if (closed) throw closedException();
     }
 
+    private IllegalStateException closedException() {
+        return new IllegalStateException("this Kiln (" + backend + ") is closed");
+    }
+
+    /**
+     * Refuses new work, waits for the accelerator calls in flight on other threads, then frees the
+     * accelerator, its memory and compiled code. Idempotent; safe from any thread.
+     */
     @Override public void close() {
-        if (closed) return;
-        closed = true;
-        compiler.close();
-        accelerator.close();
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+        }
+        if (inFlight.getReadHoldCount() > 0) { // called from inside our own work: free when it ends
+            freeWhenIdle = true;
+            return;
+        }
+        inFlight.writeLock().lock();
+        try {
+            free();
+        } finally {
+            inFlight.writeLock().unlock();
+        }
+    }
+
+    /** Runs with the write lock held, so no accelerator call is in flight. */
+    private void free() {
+        if (freed) return;
+        freed = true;
+        try {
+            compiler.close();
+        } finally {
+            accelerator.close();
+        }
     }
 
     @Override public String toString() { return "Kiln[" + backend + "]"; }

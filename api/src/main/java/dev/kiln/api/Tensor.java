@@ -1,12 +1,12 @@
 package dev.kiln.api;
 
 import dev.kiln.api.internal.Internal;
+import dev.kiln.api.internal.Lease;
 import dev.kiln.core.DType;
 import dev.kiln.runtime.exec.GraphCompiler;
 import dev.kiln.core.Shape;
 import dev.kiln.runtime.trace.Tracer;
 import dev.kiln.spi.Buffer;
-import dev.kiln.spi.Executable;
 import dev.kiln.spi.ir.Composite;
 import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.Op;
@@ -20,17 +20,28 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An n-dimensional array on a {@link Kiln}'s accelerator. Outside a traced function every op runs
  * at once (eagerly, compiled once per op signature); inside one, ops are recorded into the graph
  * being traced, so the same model code serves both. Close tensors you no longer need to free
  * their memory at once; otherwise it is freed when they become unreachable.
+ *
+ * <p><b>Threads.</b> A tensor's data never changes once computed (ops return new tensors; only
+ * a {@link dev.kiln.api.train.Trainer} updates its model's parameters in place), so any number
+ * of threads may read a tensor and use it in ops at once. {@link #close()} may be called from any
+ * thread at any time: ops already running on the tensor finish with its data, which is freed when
+ * the last of them ends; every use that starts after {@code close()} throws
+ * {@link IllegalStateException}. A closed tensor is never read after its memory is freed.
  */
 public final class Tensor implements AutoCloseable {
     static {
         Internal.install(new Internal.Access() {
             public Buffer buffer(Tensor t) { return t.buffer(); }
+            public Lease lease(Tensor t) { return t.hold(); }
+            public void enter(Kiln k) { k.enter(); }
+            public void exit(Kiln k) { k.exit(); }
             public void replace(Tensor t, Buffer b) { t.replace(b); }
             public Tensor wrap(Kiln k, Buffer b) { return Tensor.wrap(k, b); }
             public Tensor symbolic(Kiln k, Tracer tr, Value v) { return Tensor.symbolic(k, tr, v); }
@@ -39,20 +50,21 @@ public final class Tensor implements AutoCloseable {
             public GraphCompiler compiler(Kiln k) { return k.compiler(); }
             public long nextSeed(Kiln k) { return k.nextSeed(); }
             public Buffer upload(Kiln k, TensorType t, MemorySegment host) { return k.upload(t, host); }
-            public void download(Kiln k, Buffer b, MemorySegment host) { k.accelerator().download(b, host); }
+            public void download(Kiln k, Buffer b, MemorySegment host) { k.download(b, host); }
         });
     }
 
     private final Kiln kiln;
     private final TensorType type;
-    private Buffer buffer;          // concrete tensors
+    /** Concrete tensors: the data and its reference count; null once closed. */
+    private volatile Held held;
     private final Tracer tracer;    // symbolic tensors
     private final Value value;
 
     private Tensor(Kiln kiln, TensorType type, Buffer buffer, Tracer tracer, Value value) {
         this.kiln = kiln;
         this.type = type;
-        this.buffer = buffer;
+        this.held = buffer == null ? null : new Held(buffer);
         this.tracer = tracer;
         this.value = value;
     }
@@ -236,18 +248,23 @@ public final class Tensor implements AutoCloseable {
     }
 
     private void download(MemorySegment dst) {
-        kiln.accelerator().download(buffer(), dst);
+        try (Held h = hold()) {
+            kiln.download(h.buffer, dst);
+        }
     }
 
-    /** Frees the memory now. Using the tensor afterwards is an error. */
+    /**
+     * Frees the memory now, or, if ops on other threads are still reading it, as soon as the last
+     * of them ends. Using the tensor afterwards throws {@link IllegalStateException}. Idempotent.
+     */
     @Override public void close() {
-        if (buffer != null) buffer.close();
-        buffer = null;
+        Held h = held;
+        if (h != null && HELD.compareAndSet(this, h, null)) h.close();
     }
 
     @Override public String toString() {
         if (isSymbolic()) return "Tensor(" + type + ", traced)";
-        if (buffer == null) return "Tensor(" + type + ", closed)";
+        if (held == null) return "Tensor(" + type + ", closed)";
         if (shape().size() <= 16) {
             return "Tensor(" + type + ", " + (dtype().isFloating() ? Arrays.toString(toFloatArray()) : Arrays.toString(toIntArray())) + ")";
         }
@@ -256,18 +273,77 @@ public final class Tensor implements AutoCloseable {
 
     // ---- plumbing shared with the rest of the API ----
 
+    /**
+     * The buffer, for code that holds it only while this tensor is known to stay open (tracing
+     * captures it by owner; a compiled step reads it under a {@link #hold()}).
+     */
     Buffer buffer() {
         if (isSymbolic()) throw new IllegalStateException("a traced tensor has no data until the compiled function runs");
-        if (buffer == null) throw new IllegalStateException("tensor " + type + " is closed");
-        return buffer;
+        Held h = held;
+        if (h == null) throw closed();
+        return h.buffer;
     }
 
-    /** Replaces the data of a concrete tensor (parameters after an optimizer step); frees the old buffer. */
+    /** Pins the data until the returned lease is closed, so a concurrent {@link #close()} cannot free it mid-use. */
+    Held hold() {
+        if (isSymbolic()) throw new IllegalStateException("a traced tensor has no data until the compiled function runs");
+        for (;;) {
+            Held h = held;
+            if (h == null) throw closed();
+            if (h.retain()) return h;
+            // Lost a race with close() or replace(): look again.
+        }
+    }
+
+    private IllegalStateException closed() { return new IllegalStateException("tensor " + type + " is closed"); }
+
+    /** Replaces the data of a concrete tensor; the old buffer is freed once no op still reads it. */
     void replace(Buffer b) {
         if (!b.type().equals(type)) throw new IllegalArgumentException("cannot replace " + type + " with " + b.type());
-        Buffer old = buffer;
-        buffer = b;
-        if (old != null && old != b) old.close();
+        Held old = held;
+        if (old != null && old.buffer == b) return;
+        Held now = new Held(b);
+        for (;;) {
+            if (HELD.compareAndSet(this, old, now)) break;
+            old = held;
+        }
+        if (old != null) old.close();
+    }
+
+    private static final java.lang.invoke.VarHandle HELD;
+
+    static {
+        try {
+            HELD = java.lang.invoke.MethodHandles.lookup().findVarHandle(Tensor.class, "held", Held.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /**
+     * A buffer with a reference count: the tensor holds one reference, each op in flight another.
+     * The buffer is closed when the count drops to zero, and a count at zero never rises again.
+     */
+    static final class Held implements Lease {
+        final Buffer buffer;
+        private final AtomicInteger refs = new AtomicInteger(1);
+
+        Held(Buffer buffer) { this.buffer = buffer; }
+
+        boolean retain() {
+            for (;;) {
+                int n = refs.get();
+                if (n == 0) return false;
+                if (refs.compareAndSet(n, n + 1)) return true;
+            }
+        }
+
+        @Override public Buffer buffer() { return buffer; }
+
+        /** Drops one reference; the last one frees the buffer. */
+        @Override public void close() {
+            if (refs.decrementAndGet() == 0) buffer.close();
+        }
     }
 
     Tracer tracer() { return tracer; }
@@ -335,14 +411,9 @@ public final class Tensor implements AutoCloseable {
         }
         Graph.Builder b = Graph.builder();
         List<Value> ins = new ArrayList<>(in.size());
-        List<Buffer> bufs = new ArrayList<>(in.size());
-        for (Tensor t : in) {
-            ins.add(b.input(t.type));
-            bufs.add(t.buffer());
-        }
+        for (Tensor t : in) ins.add(b.input(t.type));
         List<Value> outs = b.apply(op, ins);
-        Executable exe = k.compiler().cached(b.build(outs));
-        List<Buffer> results = exe.run(bufs);
+        List<Buffer> results = k.run(b.build(outs), in);
         List<Tensor> out = new ArrayList<>(results.size());
         for (Buffer r : results) out.add(wrap(k, r));
         GradientTape tape = k.activeTape();

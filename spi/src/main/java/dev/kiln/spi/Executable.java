@@ -21,5 +21,11 @@ public interface Executable extends AutoCloseable {
         throw new UnsupportedOperationException(getClass().getName() + " does not run into caller-provided outputs");
     }
 
+    /**
+     * Memory this executable holds between runs (planned intermediates, scratch), in bytes, so the
+     * runtime can bound its cache of eager executables by memory rather than by count alone.
+     */
+    default long memoryBytes() { return 0; }
+
     @Override void close();
 }

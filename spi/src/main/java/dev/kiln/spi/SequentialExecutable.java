@@ -165,6 +165,12 @@ final class SequentialExecutable implements Executable {
         }
     }
 
+    @Override public long memoryBytes() {
+        long bytes = plan.arenaBytes;
+        for (var v : graph.outputs()) bytes += v.type().byteSize(); // the most staging can take
+        return bytes;
+    }
+
     @Override public void close() {
         if (closed) return;
         closed = true;

@@ -3,34 +3,49 @@ package dev.kiln.accel.onednn;
 import static dev.kiln.accel.onednn.OneDnnNative.check;
 import static org.bytedeco.dnnl.global.dnnl.*;
 
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
 import org.bytedeco.dnnl.dnnl_engine;
 import org.bytedeco.dnnl.dnnl_stream;
 
 /**
- * One CPU engine and one stream per accelerator, plus every primitive created on them that is still
- * open: a primitive is freed when its executable closes, and at the latest when the accelerator does.
+ * One CPU engine per accelerator, a stream per thread that executes on it, and every primitive
+ * created on them that is still open: a primitive is freed when its executable closes, and at the
+ * latest when the accelerator does. Streams are per thread because a oneDNN stream must not be
+ * used by two threads at once, while executables on one engine may run on several.
  */
 final class OneDnnEngine implements AutoCloseable {
     /** OpenMP's thread count is per calling thread; remember what each thread was last set to. */
     private static final ThreadLocal<int[]> THREADS_SET = ThreadLocal.withInitial(() -> new int[] {-1});
 
     final dnnl_engine engine = new dnnl_engine();
-    final dnnl_stream stream = new dnnl_stream();
+    private final ThreadLocal<dnnl_stream> streams = new ThreadLocal<>();
+    /** Every stream made, to destroy at close (a thread that dies keeps its stream until then). */
+    private final List<dnnl_stream> allStreams = new ArrayList<>();
     private final int threads;
     private final Set<OneDnnPrimitive> primitives = new LinkedHashSet<>();
-    private boolean closed;
+    private volatile boolean closed;
 
     OneDnnEngine(int threads) {
         OneDnnNative.load();
         this.threads = threads > 0 ? threads : OneDnnNative.defaultThreads();
         check(dnnl_engine_create(engine, dnnl_cpu, 0), "creating the CPU engine");
-        int status = dnnl_stream_create(stream, engine, dnnl_stream_default_flags);
-        if (status != dnnl_success) {
-            dnnl_engine_destroy(engine);
-            check(status, "creating a stream");
+    }
+
+    /** The calling thread's stream on this engine, made on first use. */
+    dnnl_stream stream() {
+        dnnl_stream s = streams.get();
+        if (s != null && !closed) return s;
+        synchronized (this) {
+            if (closed) throw new IllegalStateException("oneDNN accelerator is closed");
+            s = new dnnl_stream();
+            check(dnnl_stream_create(s, engine, dnnl_stream_default_flags), "creating a stream");
+            allStreams.add(s);
         }
+        streams.set(s);
+        return s;
     }
 
     /** Called before each execution so the thread count ({@code cap} if positive, at most the configured one) holds on whichever thread runs. */
@@ -53,14 +68,15 @@ final class OneDnnEngine implements AutoCloseable {
 
     synchronized void disown(OneDnnPrimitive p) { primitives.remove(p); }
 
-    synchronized boolean isClosed() { return closed; }
+    boolean isClosed() { return closed; }
 
     @Override public synchronized void close() {
         if (closed) return;
         closed = true;
         for (OneDnnPrimitive p : primitives) p.release();
         primitives.clear();
-        dnnl_stream_destroy(stream);
+        for (dnnl_stream s : allStreams) dnnl_stream_destroy(s);
+        allStreams.clear();
         dnnl_engine_destroy(engine);
     }
 }

@@ -10,6 +10,7 @@ import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.bytedeco.dnnl.dnnl_stream;
 import org.bytedeco.javacpp.Pointer;
 
 /**
@@ -74,8 +75,9 @@ final class OneDnnPrimitive implements Kernel, AutoCloseable {
             handle.at(s.address());
             check(dnnl_memory_set_data_handle(memories[i], handle), what);
         }
-        check(dnnl_primitive_execute(primitive, engine.stream, memories.length, args), what);
-        check(dnnl_stream_wait(engine.stream), what);
+        dnnl_stream stream = engine.stream();
+        check(dnnl_primitive_execute(primitive, stream, memories.length, args), what);
+        check(dnnl_stream_wait(stream), what);
     }
 
     /** Frees the primitive now (its executable closed) rather than when the accelerator closes; idempotent. */

@@ -1,6 +1,7 @@
 package dev.kiln.api.data;
 
 import dev.kiln.core.Shape;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -17,7 +18,8 @@ public final class Prefetcher implements Iterator<Batch>, AutoCloseable {
     private final BlockingQueue<Batch> ready;
     private final BlockingQueue<Batch> free;
     private final Thread producer;
-    private volatile RuntimeException failure;
+    private volatile Throwable failure;
+    private volatile int failedBatch;
     private Batch lookahead, current;
 
     /**
@@ -35,8 +37,9 @@ public final class Prefetcher implements Iterator<Batch>, AutoCloseable {
         int end = loader.examplesPerEpoch();
         int[] exampleDims = ds.exampleShape().dims();
         producer = Thread.ofPlatform().daemon().name("kiln-prefetch").start(() -> {
+            int batch = 0;
             try {
-                for (int pos = 0; pos < end; pos += b) {
+                for (int pos = 0; pos < end; pos += b, batch++) {
                     int n = Math.min(b, end - pos);
                     Batch buf = free.take();
                     for (int i = 0; i < n; i++) {
@@ -50,11 +53,14 @@ public final class Prefetcher implements Iterator<Batch>, AutoCloseable {
                     ready.put(new Batch(buf.features(), buf.labels(), n, Shape.of(dims)));
                 }
             } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
+                // close(): the consumer has gone
+            } catch (Throwable e) { // an Error from a user's Dataset too: the consumer must not wait forever
+                failedBatch = batch;
                 failure = e;
+            } finally {
+                // There is always room: at most depth + 2 batches exist, and the queue holds depth + 3.
+                ready.offer(END);
             }
-            ready.offer(END);
         });
     }
 
@@ -74,7 +80,16 @@ public final class Prefetcher implements Iterator<Batch>, AutoCloseable {
     private Batch take() {
         try {
             Batch b = ready.take();
-            if (b == END && failure != null) throw new IllegalStateException("preparing a batch failed: " + failure.getMessage(), failure);
+            if (b == END && failure != null) {
+                ready.offer(END); // a second hasNext() after the failure sees it again
+                Throwable f = failure;
+                String where = "preparing batch " + (failedBatch + 1) + " on the prefetch thread failed";
+                if (f instanceof Error e) { // rethrown as it is: callers may rely on its type (OutOfMemoryError, AssertionError)
+                    if (Arrays.stream(e.getSuppressed()).noneMatch(x -> where.equals(x.getMessage()))) e.addSuppressed(new IllegalStateException(where));
+                    throw e;
+                }
+                throw new IllegalStateException(where + ": " + f, f);
+            }
             return b;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -82,6 +97,23 @@ public final class Prefetcher implements Iterator<Batch>, AutoCloseable {
         }
     }
 
-    /** Stops the producer; safe to call at any time. */
-    @Override public void close() { producer.interrupt(); }
+    /**
+     * Stops the producer and waits (a few seconds at most, for a {@link Dataset} call in progress)
+     * until it has; safe to call at any time and from any thread.
+     */
+    @Override public void close() {
+        producer.interrupt();
+        if (producer == Thread.currentThread()) return;
+        try {
+            producer.join(STOP_WAIT_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (producer.isAlive()) {
+            System.getLogger(Prefetcher.class.getName()).log(System.Logger.Level.WARNING,
+                    "the prefetch thread is still inside the dataset after " + STOP_WAIT_MS + " ms; leaving it to finish on its own");
+        }
+    }
+
+    private static final long STOP_WAIT_MS = 5_000;
 }

@@ -18,6 +18,14 @@ public final class Internal {
     public interface Access {
         Buffer buffer(Tensor t);
 
+        /** Pins {@code t}'s buffer until the lease closes (see {@link Tensor#close()}). */
+        Lease lease(Tensor t);
+
+        /** Marks the start of work on {@code k}'s accelerator; {@link Kiln#close()} waits for its {@link #exit}. */
+        void enter(Kiln k);
+
+        void exit(Kiln k);
+
         void replace(Tensor t, Buffer b);
 
         Tensor wrap(Kiln k, Buffer b);

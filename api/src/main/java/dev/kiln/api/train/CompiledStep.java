@@ -3,6 +3,7 @@ package dev.kiln.api.train;
 import dev.kiln.api.Kiln;
 import dev.kiln.api.Tensor;
 import dev.kiln.api.internal.Internal;
+import dev.kiln.api.internal.Lease;
 import dev.kiln.api.internal.StateUpdates;
 import dev.kiln.api.internal.StepSeeds;
 import dev.kiln.api.loss.Loss;
@@ -170,7 +171,12 @@ final class CompiledStep implements AutoCloseable {
         }
         this.graphNodes = graph.nodes().size();
         this.graphInputs = graph.inputs().size();
-        this.executable = a.compiler(kiln).compile(graph);
+        a.enter(kiln);
+        try {
+            this.executable = a.compiler(kiln).compile(graph);
+        } finally {
+            a.exit(kiln);
+        }
         this.executableOutputs = graph.outputs().stream().map(Value::type).toList();
         this.fixed = new Buffer[sources.size()];
         this.stateSize = optimizer == null ? 0 : optimizer.stateSize();
@@ -205,6 +211,9 @@ final class CompiledStep implements AutoCloseable {
         throw new IllegalStateException("graph input " + in + " has no source");
     }
 
+    /** The width of the model's output per example: the number of classes labels index. */
+    int classes() { return logitsSize / xType.shape().dim(0); }
+
     /** Loss and model output of one step; in training mode the parameters and {@code state} are updated. */
     record Result(float loss, float[] output) {}
 
@@ -216,6 +225,27 @@ final class CompiledStep implements AutoCloseable {
      */
     Result run(float[] x, int[] y, double lr, long step, Map<Parameter, Buffer[]> state) {
         Internal.Access a = Internal.access();
+        a.enter(kiln);
+        leases.clear();
+        try {
+            return runEntered(a, x, y, lr, step, state);
+        } finally {
+            for (Lease l : leases) l.close();
+            leases.clear();
+            a.exit(kiln);
+        }
+    }
+
+    /** The tensors a run reads or writes, pinned so that closing one on another thread cannot free it mid-step. */
+    private final List<Lease> leases = new ArrayList<>();
+
+    private Buffer pinned(Tensor t) {
+        Lease l = Internal.access().lease(t);
+        leases.add(l);
+        return l.buffer();
+    }
+
+    private Result runEntered(Internal.Access a, float[] x, int[] y, double lr, long step, Map<Parameter, Buffer[]> state) {
         Accelerator acc = a.compiler(kiln).accelerator();
         if (loss == null) allocateFixed(acc);
         List<Buffer> inputs = new ArrayList<>(sources.size());
@@ -224,10 +254,10 @@ final class CompiledStep implements AutoCloseable {
             Buffer b = switch (sources.get(i)) {
                 case Batch bt when bt.which() == 0 -> fill(acc, fixedBuffer, MemorySegment.ofArray(x));
                 case Batch bt -> fill(acc, fixedBuffer, MemorySegment.ofArray(y));
-                case Param p -> a.buffer(params.get(p.index()).value(kiln));
+                case Param p -> pinned(params.get(p.index()).value(kiln));
                 case State st -> state.computeIfAbsent(params.get(st.param()), k -> zeros(k))[st.slot()];
-                case Constant c -> a.buffer(c.tensor());
-                case ModuleBuffer m -> a.buffer(m.buffer().value(kiln));
+                case Constant c -> pinned(c.tensor());
+                case ModuleBuffer m -> pinned(m.buffer().value(kiln));
                 case ScalerState ss -> scaler.state()[ss.slot()];
                 case Seed sd -> {
                     scratch.set(ValueLayout.JAVA_LONG, 0, a.nextSeed(kiln));
@@ -244,10 +274,10 @@ final class CompiledStep implements AutoCloseable {
         outs.add(loss);
         outs.add(logits);
         if (train) {
-            for (int k : updatedParams) outs.add(a.buffer(params.get(k).value(kiln)));
+            for (int k : updatedParams) outs.add(pinned(params.get(k).value(kiln)));
             for (int k : updatedParams) for (Buffer b : state.get(params.get(k))) outs.add(b);
         }
-        for (Parameter p : bufferTargets) outs.add(a.buffer(p.value(kiln)));
+        for (Parameter p : bufferTargets) outs.add(pinned(p.value(kiln)));
         if (scaler != null) for (Buffer b : scaler.state()) outs.add(b);
         executable.run(inputs, outs);
         float[] lossHost = new float[1];

@@ -20,6 +20,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Trains a classifier the way Keras' {@code fit} does. The whole step (forward, loss, backward,
@@ -39,6 +40,18 @@ import java.util.Objects;
  * <p>With fp16-mixed precision, or when {@link Builder#lossScaling} asks for it, the step scales
  * the loss dynamically ({@link LossScaling}); {@link #lossScale()} and {@link #skippedSteps()}
  * report how that goes.
+ *
+ * <p><b>Threads.</b> A trainer is one training loop: {@link #fit}, {@link #evaluate},
+ * {@link #save} and {@link #restore} run one at a time, and a call from a second thread while one
+ * runs fails at once with {@link IllegalStateException} (callbacks may call them on the loop's own
+ * thread). Several trainers, on one {@link Kiln} or several, run concurrently. {@link #close()}
+ * may be called from any thread: a running {@code fit} or {@code evaluate} stops before its next
+ * step with {@link IllegalStateException}, the trainer's memory is freed when it returns, and a
+ * closed trainer refuses to run. Anything user code throws — a {@link Dataset}, a callback, a
+ * loss — reaches the caller of {@code fit} with the batch-preparing thread stopped.
+ *
+ * <p>Labels must lie in {@code [0, classes)}, {@code classes} being the width of the model's
+ * output; a batch with any other label is refused before it runs, naming the batch and the value.
  */
 public final class Trainer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Trainer.class.getName());
@@ -64,6 +77,13 @@ public final class Trainer implements AutoCloseable {
     double epochLossSum;
     long epochCorrect, epochSeen;
     private volatile boolean stopRequested;
+    /** The thread running fit/evaluate/save/restore, {@link #CLOSING} once closed, else null. */
+    private final AtomicReference<Object> runner = new AtomicReference<>();
+    private static final Object CLOSING = new Object();
+    /** Nesting of guarded calls on the runner thread (fit calls evaluate; callbacks may save). */
+    private int depth;
+    private volatile boolean closed;
+    private boolean freed;
 
     private Trainer(Builder b) {
         this.kiln = b.kiln;
@@ -127,6 +147,15 @@ public final class Trainer implements AutoCloseable {
     }
 
     public History fit(Dataset train, Dataset validation, int epochs) {
+        begin("fit");
+        try {
+            return fitGuarded(train, validation, epochs);
+        } finally {
+            end();
+        }
+    }
+
+    private History fitGuarded(Dataset train, Dataset validation, int epochs) {
         if (epochs <= 0) throw new IllegalArgumentException("epochs must be positive, got " + epochs);
         if (train.size() == 0) throw new IllegalArgumentException("the training set is empty");
         DataLoader loader = DataLoader.builder(train, batchSize).shuffle(true).seed(seed).build();
@@ -178,7 +207,9 @@ public final class Trainer implements AutoCloseable {
     }
 
     private void trainOn(Batch batch, int epoch) {
+        checkNotClosed("fit");
         CompiledStep cs = trainSteps.computeIfAbsent(batch.size(), n -> compile(batch, true));
+        checkLabels(batch, cs, "training batch " + (batchesDone + 1) + " of epoch " + epoch);
         double lr = optimizer.learningRateAt(step);
         StepEvent ev = new StepEvent();
         ev.begin();
@@ -203,6 +234,15 @@ public final class Trainer implements AutoCloseable {
      * {@code data}, with the model in evaluation mode.
      */
     public Evaluation evaluate(Dataset data) {
+        begin("evaluate");
+        try {
+            return evaluateGuarded(data);
+        } finally {
+            end();
+        }
+    }
+
+    private Evaluation evaluateGuarded(Dataset data) {
         EvaluateEvent ev = new EvaluateEvent();
         ev.begin();
         Evaluation e = evaluateAll(data);
@@ -222,8 +262,11 @@ public final class Trainer implements AutoCloseable {
         int seen = 0;
         ConfusionMatrix confusion = null;
         int classes = 0;
+        int batchIndex = 0;
         for (Batch batch : loader) {
+            checkNotClosed("evaluate");
             CompiledStep cs = evalSteps.computeIfAbsent(batch.size(), n -> compile(batch, false));
+            checkLabels(batch, cs, "evaluation batch " + ++batchIndex);
             CompiledStep.Result r = cs.run(batch.features(), batch.labels(), 0, 0, optimizerState);
             lossSum += (double) r.loss() * batch.size();
             correct += Metrics.correct(r.output(), batch.labels(), batch.size());
@@ -245,7 +288,14 @@ public final class Trainer implements AutoCloseable {
      * ({@code scaler.scale}, {@code scaler.good_steps}, {@code scaler.skipped_steps}) in the metadata. See
      * {@code docs/checkpoints.md}.
      */
-    public void save(Path path) { TrainerCheckpoint.save(this, path); }
+    public void save(Path path) {
+        begin("save");
+        try {
+            TrainerCheckpoint.save(this, path);
+        } finally {
+            end();
+        }
+    }
 
     /**
      * Loads a checkpoint written by {@link #save} into this trainer, whose model must have the same
@@ -253,9 +303,57 @@ public final class Trainer implements AutoCloseable {
      * leaves the trainer as it was. The next {@link #fit} continues the saved run.
      */
     public void restore(Path path) {
-        TrainerCheckpoint.restore(this, path);
-        // Compiled steps may hold on to the buffers they were built with; recompiling is cheap next to a restore.
-        closeSteps();
+        begin("restore");
+        try {
+            TrainerCheckpoint.restore(this, path);
+            // Compiled steps may hold on to the buffers they were built with; recompiling is cheap next to a restore.
+            closeSteps();
+        } finally {
+            end();
+        }
+    }
+
+    /**
+     * Refuses labels outside {@code [0, classes)}: the loss would silently leave them out (a
+     * one-hot of an out-of-range label is all zeros) and the metrics would read another row.
+     */
+    private static void checkLabels(Batch batch, CompiledStep cs, String where) {
+        int classes = cs.classes();
+        int[] labels = batch.labels();
+        for (int i = 0, n = batch.size(); i < n; i++) {
+            int y = labels[i];
+            if (y < 0 || y >= classes) {
+                throw new IllegalArgumentException(where + ": label " + y + " of example " + i + " is outside [0, " + classes
+                        + "), the model's " + classes + " output classes");
+            }
+        }
+    }
+
+    /** Claims the trainer for the calling thread, or fails if it is closed or another thread runs it. */
+    private void begin(String what) {
+        Thread me = Thread.currentThread();
+        checkNotClosed(what);
+        if (runner.get() == me) {
+            depth++;
+            return;
+        }
+        if (!runner.compareAndSet(null, me)) {
+            Object other = runner.get();
+            if (other == CLOSING) checkNotClosed(what);
+            throw new IllegalStateException("cannot " + what + ": this Trainer is already running on thread "
+                    + (other instanceof Thread t ? "'" + t.getName() + "'" : "?") + "; a Trainer is one training loop, use one per thread");
+        }
+        depth = 1;
+    }
+
+    private void end() {
+        if (--depth > 0) return;
+        runner.set(null);
+        if (closed && runner.compareAndSet(null, CLOSING)) free();
+    }
+
+    private void checkNotClosed(String what) {
+        if (closed) throw new IllegalStateException("cannot " + what + ": this Trainer is closed");
     }
 
     private CompiledStep compile(Batch batch, boolean train) {
@@ -282,7 +380,19 @@ public final class Trainer implements AutoCloseable {
         evalSteps.clear();
     }
 
+    /**
+     * Frees the compiled steps and optimizer state. From another thread while {@code fit} runs, the
+     * loop stops before its next step and the memory is freed when it returns. Idempotent.
+     */
     @Override public void close() {
+        closed = true;
+        if (runner.compareAndSet(null, CLOSING)) free();
+    }
+
+    /** Reached once, by whichever of close() and the last guarded call's end sees the trainer idle. */
+    private void free() {
+        if (freed) return;
+        freed = true;
         closeSteps();
         optimizerState.values().forEach(bs -> { for (Buffer b : bs) b.close(); });
         optimizerState.clear();
