@@ -4,6 +4,7 @@ import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.Lowering;
 import dev.kiln.spi.ir.Node;
 import dev.kiln.spi.ir.TensorType;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,14 +16,19 @@ import java.util.List;
  * planned by liveness at compile time, so running a compiled graph allocates nothing.
  */
 public abstract class KernelAccelerator implements Accelerator {
+    /** The scope of every segment this accelerator hands out; closed with it. */
+    private final Arena scope = Arena.ofShared();
 
     /** The kernel for {@code node}, or {@code null} when this plugin has none (composites then decompose). */
     protected abstract Kernel kernel(Node node, CompileOptions options);
 
-    @Override public Buffer allocate(TensorType type) { return HostBuffer.allocate(type); }
+    @Override public Buffer allocate(TensorType type) { return HostBuffer.allocate(type, scope); }
+
+    /** The arena whose closing revokes this accelerator's memory, for plugins that allocate their own {@link HostBuffer}s. */
+    protected final Arena memoryScope() { return scope; }
 
     @Override public Buffer upload(TensorType type, MemorySegment host) {
-        HostBuffer b = HostBuffer.allocate(type);
+        HostBuffer b = HostBuffer.allocate(type, scope);
         b.segment().copyFrom(host.asSlice(0, type.byteSize()));
         return b;
     }
@@ -48,6 +54,15 @@ public abstract class KernelAccelerator implements Accelerator {
      */
     protected Graph fuse(Graph lowered, CompileOptions options) { return lowered; }
 
+    /**
+     * Revokes every segment this accelerator handed out, so that a kernel or transfer still
+     * holding one after the close fails in Java rather than reading freed memory. A subclass that
+     * overrides this calls {@code super.close()} after freeing its own resources.
+     */
+    @Override public void close() {
+        if (scope.scope().isAlive()) scope.close();
+    }
+
     @Override public Executable compile(Graph graph, CompileOptions options) {
         for (Node n : graph.nodes()) n.checkTypes();
         // Native composites are fusion too: with fusion off everything runs as primitives, so the two can be compared.
@@ -62,7 +77,7 @@ public abstract class KernelAccelerator implements Accelerator {
                 }
                 kernels.add(k);
             }
-            return new SequentialExecutable(lowered, kernels);
+            return new SequentialExecutable(lowered, kernels, scope);
         } catch (RuntimeException e) {
             kernels.forEach(Kernel::close);
             throw e;

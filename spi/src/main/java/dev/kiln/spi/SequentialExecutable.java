@@ -3,6 +3,7 @@ package dev.kiln.spi;
 import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.Node;
 import dev.kiln.spi.ir.TensorType;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,13 +39,16 @@ final class SequentialExecutable implements Executable {
     private static final long PROFILE_SKIP = Long.getLong("kiln.profile.skip", 0);
     private long runs;
 
-    SequentialExecutable(Graph graph, List<Kernel> kernels) {
+    private final Arena scope;
+
+    SequentialExecutable(Graph graph, List<Kernel> kernels, Arena scope) {
+        this.scope = scope;
         this.graph = graph;
         this.kernels = kernels.toArray(Kernel[]::new);
         boolean[] viewable = new boolean[this.kernels.length];
         for (int i = 0; i < viewable.length; i++) viewable[i] = this.kernels[i].isView();
         this.plan = new MemoryPlan(graph, viewable);
-        this.arena = plan.arenaBytes > 0 ? HostBuffer.allocate(new TensorType(dev.kiln.core.DType.I8, dev.kiln.core.Shape.of(Math.toIntExact(plan.arenaBytes)))) : null;
+        this.arena = plan.arenaBytes > 0 ? HostBuffer.allocate(new TensorType(dev.kiln.core.DType.I8, dev.kiln.core.Shape.of(Math.toIntExact(plan.arenaBytes))), scope) : null;
         this.seg = new MemorySegment[plan.slots];
         for (int s = 0; s < plan.slots; s++) if (plan.inArena(s)) seg[s] = arena.segment().asSlice(plan.offset[s], plan.bytes[s]);
         ins = new MemorySegment[this.kernels.length][];
@@ -78,7 +82,7 @@ final class SequentialExecutable implements Executable {
     @Override public List<Buffer> run(List<Buffer> inputs) {
         List<Buffer> out = new ArrayList<>(graph.outputs().size());
         try {
-            for (var v : graph.outputs()) out.add(HostBuffer.allocate(v.type()));
+            for (var v : graph.outputs()) out.add(HostBuffer.allocate(v.type(), scope));
             run(inputs, out);
             return out;
         } catch (RuntimeException e) {
@@ -148,7 +152,7 @@ final class SequentialExecutable implements Executable {
     }
 
     private MemorySegment staging(int j) {
-        if (staging[j] == null) staging[j] = HostBuffer.allocate(graph.outputs().get(j).type());
+        if (staging[j] == null) staging[j] = HostBuffer.allocate(graph.outputs().get(j).type(), scope);
         return staging[j].segment();
     }
 

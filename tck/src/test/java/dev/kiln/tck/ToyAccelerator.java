@@ -54,6 +54,4 @@ final class ToyAccelerator extends KernelAccelerator {
         }
         return k;
     }
-
-    @Override public void close() {}
 }

@@ -170,5 +170,11 @@ final class OneDnnAccelerator extends KernelAccelerator {
 
     private static TensorType in(Node n, int i) { return n.inputs().get(i).type(); }
 
-    @Override public void close() { engine.close(); }
+    @Override public void close() {
+        try {
+            engine.close();
+        } finally {
+            super.close();
+        }
+    }
 }

@@ -42,8 +42,6 @@ public final class JavaReferenceProvider implements AcceleratorProvider {
             @Override public Capabilities capabilities() {
                 return new Capabilities(EnumSet.allOf(DType.class), Set.of(), Set.of(PrecisionPolicy.FP32), false);
             }
-
-            @Override public void close() {}
         };
     }
 }
