@@ -38,7 +38,12 @@ final class CudaGraphExecutable implements Executable {
         this.inputSlots = inputSlots;
         this.outputs = outputs;
         this.profiler = StepProfiler.ENABLED ? new StepProfiler(kernels.labels()) : null;
-        if (!kernels.steps().isEmpty() && profiler == null && !"false".equalsIgnoreCase(System.getProperty("kiln.cuda.graphs"))) capture();
+        if (!kernels.steps().isEmpty() && profiler == null && !"false".equalsIgnoreCase(System.getProperty("kiln.cuda.graphs"))) {
+            // The accelerator's monitor keeps other threads' work off the stream while it is being captured.
+            synchronized (acc) {
+                capture();
+            }
+        }
     }
 
     /** Records the steps into a CUDA graph without running them; on failure the steps run directly. */
@@ -82,7 +87,18 @@ final class CudaGraphExecutable implements Executable {
      * Donation is safe by construction: every input is copied into its slot before the graph
      * runs, and outputs are copied out after it, so an output buffer may be an input buffer.
      */
+    /**
+     * Enqueues under the accelerator's monitor, as transfers do: executables on other threads share
+     * its one stream and cuBLASLt handle, neither of which may be driven from two threads at once.
+     * Only the enqueueing is serialised; the GPU work itself stays asynchronous.
+     */
     @Override public void run(List<Buffer> inputs, List<Buffer> outs) {
+        synchronized (acc) {
+            enqueue(inputs, outs);
+        }
+    }
+
+    private void enqueue(List<Buffer> inputs, List<Buffer> outs) {
         if (closed) throw new IllegalStateException("cuda executable is closed");
         acc.ensureOpen();
         if (inputs.size() != inputSlots.length) {
@@ -109,6 +125,12 @@ final class CudaGraphExecutable implements Executable {
     }
 
     @Override public void close() {
+        synchronized (acc) {
+            release();
+        }
+    }
+
+    private void release() {
         if (closed) return;
         closed = true;
         if (acc.isClosed()) return;
