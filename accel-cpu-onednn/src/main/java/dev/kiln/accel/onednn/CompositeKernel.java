@@ -24,6 +24,8 @@ final class CompositeKernel implements Kernel {
     private final int[] results;
     private final MemorySegment[] slots;
     private final int inputs;
+    /** The intermediates' memory, freed with the kernel. */
+    private final Arena arena = Arena.ofShared();
 
     CompositeKernel(Composite op, Node node, Function<Node, Kernel> kernelFor) {
         Graph.Builder b = new Graph.Builder(0);
@@ -35,7 +37,6 @@ final class CompositeKernel implements Kernel {
         inputs = slotOf.size();
         for (Node n : g.nodes()) for (Value v : n.outputs()) slotOf.put(v.id(), slotOf.size());
         slots = new MemorySegment[slotOf.size()];
-        Arena arena = Arena.ofAuto();
         kernels = new Kernel[g.nodes().size()];
         ins = new int[kernels.length][];
         outs = new int[kernels.length][];
@@ -61,5 +62,11 @@ final class CompositeKernel implements Kernel {
         java.util.Arrays.fill(slots, 0, inputs, null);
     }
 
-    @Override public void close() { for (Kernel k : kernels) k.close(); }
+    @Override public void close() {
+        try {
+            for (Kernel k : kernels) if (k != null) k.close();
+        } finally {
+            if (arena.scope().isAlive()) arena.close();
+        }
+    }
 }

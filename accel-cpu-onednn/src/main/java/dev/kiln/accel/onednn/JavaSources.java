@@ -7,7 +7,6 @@ import dev.kiln.core.Shape;
 import dev.kiln.spi.Kernel;
 import dev.kiln.spi.ir.Primitive;
 import dev.kiln.spi.ir.TensorType;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -62,6 +61,10 @@ final class JavaSources {
         };
     }
 
-    /** Memory that lives as long as the kernel: the automatic arena frees it once the kernel is unreachable. */
-    private static MemorySegment constant(TensorType t) { return Arena.ofAuto().allocate(Math.max(1, t.byteSize()), 64); }
+    /** Memory that lives as long as the kernel: a Java array (8-byte aligned, as every dtype needs), collected with it. */
+    private static MemorySegment constant(TensorType t) {
+        long words = (t.byteSize() + 7) / 8;
+        if (words > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("constant " + t + " is too large for one kernel");
+        return MemorySegment.ofArray(new long[(int) Math.max(1, words)]).asSlice(0, t.byteSize());
+    }
 }

@@ -28,11 +28,12 @@ final class OneDnnConv implements Kernel {
     private final OneDnnPrimitive[] reorders = new OneDnnPrimitive[3];
     private final MemorySegment[] staged = new MemorySegment[3];
     private final OneDnnPrimitive conv;
+    /** Holds the staged operands; closed with the kernel, as the primitives are. */
+    private final Arena arena = Arena.ofShared();
 
     private OneDnnConv(OneDnnEngine e, String what, dnnl_primitive_desc pd, int[] args, int[] queries, dnnl_memory_desc[] plain) {
         dnnl_memory_desc[] chosen = new dnnl_memory_desc[3];
         try {
-            Arena arena = Arena.ofAuto();
             for (int i = 0; i < 3; i++) {
                 chosen[i] = dnnl_primitive_desc_query_md(pd, queries[i], 0);
                 if (dnnl_memory_desc_equal(chosen[i], plain[i]) != 0) continue;
@@ -44,9 +45,26 @@ final class OneDnnConv implements Kernel {
             }
         } catch (RuntimeException ex) {
             dnnl_primitive_desc_destroy(pd);
+            closeStaging();
             throw ex;
         }
-        conv = new OneDnnPrimitive(e, what, pd, args, chosen, 2);
+        try {
+            conv = new OneDnnPrimitive(e, what, pd, args, chosen, 2);
+        } catch (RuntimeException ex) {
+            closeStaging();
+            throw ex;
+        }
+    }
+
+    /** Frees the primitives now rather than when the accelerator closes, and the staged operands. */
+    @Override public void close() {
+        conv.close();
+        closeStaging();
+    }
+
+    private void closeStaging() {
+        for (OneDnnPrimitive r : reorders) if (r != null) r.close();
+        if (arena.scope().isAlive()) arena.close();
     }
 
     static Kernel create(OneDnnEngine e, String what, ConvOp op, Window2d win, int groups, DType t, Shape x, Shape weight) {

@@ -188,7 +188,7 @@ final class CompiledStep implements AutoCloseable {
     private final List<TensorType> executableOutputs;
     private Buffer loss, logits;
     /** Host staging for seeds and scalars, reused every run. */
-    private final MemorySegment scratch = Arena.ofAuto().allocate(8, 8);
+    private final MemorySegment scratch = MemorySegment.ofArray(new long[1]);
     /** Buffers the step updates, in the order of the graph's last outputs. */
     private final List<Parameter> bufferTargets;
     /** Size of the traced graph before plugin compilation, for the compile JFR event. */
