@@ -343,14 +343,30 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalStateException("cannot " + what + ": this Trainer is already running on thread "
                     + (other instanceof Thread t ? "'" + t.getName() + "'" : "?") + "; a Trainer is one training loop, use one per thread");
         }
+        Trainer owner;
+        synchronized (MODELS_IN_USE) {
+            owner = MODELS_IN_USE.putIfAbsent(model, this);
+        }
+        if (owner != null && owner != this) {
+            runner.set(null);
+            if (closed && runner.compareAndSet(null, CLOSING)) free();
+            throw new IllegalStateException("cannot " + what + ": the model is in use by another Trainer right now;"
+                    + " two trainers updating one model at once would interleave their updates");
+        }
         depth = 1;
     }
 
     private void end() {
         if (--depth > 0) return;
+        synchronized (MODELS_IN_USE) {
+            MODELS_IN_USE.remove(model, this);
+        }
         runner.set(null);
         if (closed && runner.compareAndSet(null, CLOSING)) free();
     }
+
+    /** Models a trainer is running on now: one trainer at a time may update (or read) a model's parameters. */
+    private static final Map<Module, Trainer> MODELS_IN_USE = new java.util.WeakHashMap<>();
 
     private void checkNotClosed(String what) {
         if (closed) throw new IllegalStateException("cannot " + what + ": this Trainer is closed");

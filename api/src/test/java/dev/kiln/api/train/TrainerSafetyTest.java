@@ -79,6 +79,32 @@ class TrainerSafetyTest {
         }
     }
 
+    @Test void twoTrainersCannotRunOnOneModelAtOnce() throws Exception {
+        try (Kiln kiln = open()) {
+            var model = Sequential.of(new Linear(Blobs.FEATURES, Blobs.CLASSES));
+            CountDownLatch inFit = new CountDownLatch(1), release = new CountDownLatch(1);
+            Dataset slow = hooked(() -> {
+                inFit.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, y -> y);
+            try (Trainer a = Trainer.builder(kiln, model).optimizer(new Adam(1e-2)).batchSize(16).build();
+                 Trainer b = Trainer.builder(kiln, model).optimizer(new Adam(1e-2)).batchSize(16).build()) {
+                Thread first = Thread.ofPlatform().start(() -> a.fit(slow, 1));
+                assertTrue(inFit.await(30, TimeUnit.SECONDS));
+                IllegalStateException e = assertThrows(IllegalStateException.class, () -> b.fit(Blobs.dataset(64, 2), 1));
+                assertTrue(e.getMessage().contains("model is in use by another Trainer"), e.getMessage());
+                release.countDown();
+                first.join();
+                b.fit(Blobs.dataset(64, 2), 1); // free once the first returned
+                assertEquals(4, b.steps());
+            }
+        }
+    }
+
     @Test void aClosedTrainerRefusesToRun() {
         try (Kiln kiln = open()) {
             Trainer t = trainer(kiln);
