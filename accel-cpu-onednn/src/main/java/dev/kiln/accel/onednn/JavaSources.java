@@ -62,6 +62,10 @@ final class JavaSources {
         };
     }
 
-    /** Memory that lives as long as the kernel: the automatic arena frees it once the kernel is unreachable. */
-    private static MemorySegment constant(TensorType t) { return Arena.ofAuto().allocate(Math.max(1, t.byteSize()), 64); }
+    /**
+     * Memory that lives as long as the kernel: the automatic arena frees it once the kernel is
+     * unreachable. Sliced to the exact size because the output of an empty tensor (a causal mask
+     * over an empty sequence) is 0 bytes and cannot take the byte the allocation is padded to.
+     */
+    private static MemorySegment constant(TensorType t) { return Arena.ofAuto().allocate(Math.max(1, t.byteSize()), 64).asSlice(0, t.byteSize()); }
 }
