@@ -116,6 +116,13 @@ public final class StoredTensor {
         return Shape.of(d);
     }
 
+    /** True when the dimensions are exactly {@code s}'s. */
+    public boolean hasShape(Shape s) {
+        if (shape.length != s.rank()) return false;
+        for (int i = 0; i < shape.length; i++) if (shape[i] != s.dim(i)) return false;
+        return true;
+    }
+
     public long elementCount() { return byteLength() / dtype.byteSize(); }
 
     /** A copy of the raw little-endian bytes; fails for a tensor larger than one Java array. */
