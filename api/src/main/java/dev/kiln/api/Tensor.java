@@ -188,7 +188,12 @@ public final class Tensor implements AutoCloseable {
         }
         if (infer >= 0) {
             if (known == 0 || shape().size() % known != 0) throw new IllegalArgumentException("reshape: cannot reshape " + shape() + " to " + Arrays.toString(dims));
-            d[infer] = (int) (shape().size() / known);
+            long inferred = shape().size() / known;
+            if (inferred > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("reshape: the -1 in " + Arrays.toString(dims) + " would be " + inferred + " for " + shape()
+                        + ", more than a dimension can hold (2^31-1)");
+            }
+            d[infer] = (int) inferred;
         }
         Shape target = Shape.of(d);
         return target.equals(shape()) ? this : apply1(new Primitive.Reshape(target), this);

@@ -41,6 +41,15 @@ class EagerTensorTest {
         }
     }
 
+    @Test void aShapeWhoseElementCountOverflowsIsRefusedBeforeAnyUpload() {
+        // 2147418113 * 1718039348 * 5 wraps to 4 in 64 bits: unchecked, four floats "fill" it.
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> kiln.tensor(new float[4], 2147418113, 1718039348, 5));
+        assertTrue(e.getMessage().contains("[2147418113, 1718039348, 5]") && e.getMessage().contains("more than a tensor can hold"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> kiln.zeros(1 << 30, 1 << 30, 1 << 30));
+        IllegalArgumentException r = assertThrows(IllegalArgumentException.class, () -> kiln.zeros(0, 4).reshape(-1, 0));
+        assertTrue(r.getMessage().contains("cannot reshape"), r.getMessage());
+    }
+
     @Test void gradientTapeMatchesFiniteDifferences() {
         Random r = new Random(2);
         float[] x = random(r, 4 * 3), w = random(r, 2 * 3);

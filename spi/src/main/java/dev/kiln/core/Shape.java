@@ -2,17 +2,23 @@ package dev.kiln.core;
 
 import java.util.Arrays;
 
-/** An immutable tensor shape; a scalar has rank 0. */
+/**
+ * An immutable tensor shape; a scalar has rank 0. Every shape's element count fits a long, so
+ * {@link #size()} and the strides never overflow: a shape whose product does not is refused here,
+ * where the dimensions are still known, rather than wrapping around and failing in a kernel.
+ */
 public final class Shape {
     private static final Shape SCALAR = new Shape(new int[0]);
     private final int[] dims;
+    private final long size;
 
-    private Shape(int[] dims) { this.dims = dims; }
+    private Shape(int[] dims) {
+        this.dims = dims;
+        this.size = checkedSize(dims);
+    }
 
+    /** @throws IllegalArgumentException for a negative dimension or more than 2^63-1 elements */
     public static Shape of(int... dims) {
-        for (int d : dims) {
-            if (d < 0) throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(dims));
-        }
         return dims.length == 0 ? SCALAR : new Shape(dims.clone());
     }
 
@@ -25,11 +31,7 @@ public final class Shape {
 
     public int[] dims() { return dims.clone(); }
 
-    public long size() {
-        long n = 1;
-        for (int d : dims) n *= d;
-        return n;
-    }
+    public long size() { return size; }
 
     /** Row-major strides in elements. */
     public long[] strides() {
@@ -69,6 +71,23 @@ public final class Shape {
             if (dims[i] != 1 && dims[i] != target.dims[i + off]) return false;
         }
         return true;
+    }
+
+    private static long checkedSize(int[] dims) {
+        for (int d : dims) {
+            if (d < 0) throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(dims));
+            if (d == 0) return 0; // however large the other dimensions, nothing overflows
+        }
+        long n = 1;
+        try {
+            for (int d : dims) n = Math.multiplyExact(n, d);
+        } catch (ArithmeticException e) {
+            double approx = 1;
+            for (int d : dims) approx *= d;
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                    "shape %s has %.1e elements, more than a tensor can hold (2^63-1)", Arrays.toString(dims), approx));
+        }
+        return n;
     }
 
     @Override public boolean equals(Object o) { return o instanceof Shape s && Arrays.equals(dims, s.dims); }

@@ -61,7 +61,11 @@ final class JavaSources {
         };
     }
 
-    /** Memory that lives as long as the kernel: a Java array (8-byte aligned, as every dtype needs), collected with it. */
+    /**
+     * Memory that lives as long as the kernel: a Java array (8-byte aligned, as every dtype needs),
+     * collected with it. Sliced to the exact size because the output of an empty tensor (a causal
+     * mask over an empty sequence) is 0 bytes and cannot take the word the array is padded to.
+     */
     private static MemorySegment constant(TensorType t) {
         long words = (t.byteSize() + 7) / 8;
         if (words > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("constant " + t + " is too large for one kernel");

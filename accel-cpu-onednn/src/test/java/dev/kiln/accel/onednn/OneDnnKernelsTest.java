@@ -176,6 +176,14 @@ class OneDnnKernelsTest {
         }
     }
 
+    @Test void fillAndIotaOfAnEmptyShapeGiveEmptyResults() {
+        // What a causal attention mask over an empty sequence needs.
+        Shape empty = Shape.of(2, 0, 8);
+        assertEquals(0, run(new Primitive.Fill(1, f32(empty)), List.of()).getFirst().byteSize());
+        assertEquals(0, run(new Primitive.Iota(1, f32(empty)), List.of()).getFirst().byteSize());
+        assertEquals(0, runF32(new Primitive.Binary(BinaryFn.ADD), List.of(f32(empty), f32(empty)), new float[0], new float[0]).length);
+    }
+
     @Test void broadcastingAdd() {
         Shape sa = Shape.of(4, 1, 6), sb = Shape.of(3, 1);
         float[] a = rand(sa), b = rand(sb);

@@ -3,6 +3,9 @@ package dev.kiln.api.checkpoint;
 import dev.kiln.api.Kiln;
 import dev.kiln.api.RngState;
 import dev.kiln.api.Tensor;
+import dev.kiln.api.internal.MetadataFields;
+import dev.kiln.api.internal.OptimizerTensors;
+import dev.kiln.api.internal.StagedValues;
 import dev.kiln.api.nn.Module;
 import dev.kiln.api.nn.Parameter;
 import dev.kiln.api.optim.Optimizer;
@@ -46,44 +49,43 @@ public final class EagerCheckpoint {
         new SafeTensorsFile(tensors, meta).write(path);
     }
 
-    /** Restores everything {@link #save} wrote and returns the metadata (with the loop's own keys). */
+    /**
+     * Restores everything {@link #save} wrote and returns the metadata (with the loop's own keys).
+     * Every field and tensor is checked, and every value uploaded, before the model, the optimizer
+     * or the Kiln's random stream changes: a bad file is a {@link CheckpointException} naming it
+     * and the field, and leaves all three as they were.
+     */
     public static Map<String, String> restore(Path path, Kiln kiln, Module model, Optimizer optimizer) {
         SafeTensorsFile f = SafeTensorsFile.read(path);
         Map<String, String> meta = f.metadata();
         if (!FORMAT.equals(meta.get("format"))) throw new CheckpointException(path, "is not an eager-loop checkpoint (format " + meta.get("format") + ")");
+        MetadataFields fields = new MetadataFields(path, meta);
+        if (!"1".equals(fields.text("format_version"))) throw fields.fault("format_version", "is " + meta.get("format_version") + ", this Kiln reads 1");
         List<String> slots = optimizer.stateNames();
-        if (!String.join(",", slots).equals(meta.get("optimizer_state"))) {
+        if (!String.join(",", slots).equals(fields.text("optimizer_state"))) {
             throw new CheckpointException(path, "holds optimizer state " + meta.get("optimizer_state") + " but " + optimizer + " keeps " + slots);
         }
-        long step;
-        RngState rng;
-        double lr;
-        try {
-            step = Long.parseLong(meta.get("step"));
-            lr = Double.parseDouble(meta.get("learning_rate"));
-            rng = new RngState(Long.parseLong(meta.get("rng_seed")), Long.parseLong(meta.get("rng_position")));
-        } catch (RuntimeException e) {
-            throw new CheckpointException(path, "has missing or malformed step, learning_rate or rng metadata: " + e.getMessage(), e);
-        }
+        long step = fields.integer("step", 0, Long.MAX_VALUE);
+        double lr = fields.finite("learning_rate", 0, false);
+        RngState rng = new RngState(fields.integer("rng_seed", Long.MIN_VALUE, Long.MAX_VALUE), fields.integer("rng_position", 0, Long.MAX_VALUE));
         ModelWeights.check(model, f.tensors(), path);
-        Map<Parameter, float[][]> host = new LinkedHashMap<>();
-        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-            float[][] s = new float[slots.size()][];
-            for (int i = 0; i < slots.size(); i++) {
-                StoredTensor t = f.tensors().get(ModelWeights.OPTIMIZER_PREFIX + e.getKey() + "." + slots.get(i));
-                if (t == null) break;
-                if (t.elementCount() != e.getValue().shape().size()) throw new CheckpointException(path, "optimizer state of \"" + e.getKey() + "\" is " + t);
-                s[i] = t.toFloats();
-            }
-            if (s[slots.size() - 1] != null) host.put(e.getValue(), s);
-        }
-        ModelWeights.apply(model, kiln, f.tensors(), path);
+        Map<Parameter, float[][]> host = OptimizerTensors.read(path, model, slots, f.tensors());
+
         Map<Parameter, List<Tensor>> state = new LinkedHashMap<>();
-        host.forEach((p, s) -> {
-            List<Tensor> l = new ArrayList<>();
-            for (float[] v : s) l.add(kiln.tensor(v, p.shape().dims()));
-            state.put(p, l);
-        });
+        try (StagedValues weights = new StagedValues()) {
+            try {
+                ModelWeights.stateOf(model).forEach((name, p) -> weights.put(kiln, p, f.tensors().get(name).toFloats()));
+                host.forEach((p, s) -> {
+                    List<Tensor> l = new ArrayList<>();
+                    state.put(p, l);
+                    for (float[] v : s) l.add(kiln.tensor(v, p.shape().dims()));
+                });
+            } catch (RuntimeException | Error e) {
+                state.values().forEach(l -> l.forEach(Tensor::close));
+                throw e;
+            }
+            weights.commit();
+        }
         optimizer.restoreState(state, step);
         optimizer.setLearningRate(lr);
         kiln.restoreRngState(rng);

@@ -104,11 +104,13 @@ final class Json {
                 case 't' -> sb.append('\t');
                 case 'u' -> {
                     if (pos + 4 > text.length()) throw new ParseException("short \\u escape", pos);
-                    try {
-                        sb.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
-                    } catch (NumberFormatException ex) {
-                        throw new ParseException("bad \\u escape", pos);
+                    int code = 0;
+                    for (int i = 0; i < 4; i++) { // not Integer.parseInt, which would take a sign
+                        int digit = "0123456789abcdef".indexOf(Character.toLowerCase(text.charAt(pos + i)));
+                        if (digit < 0) throw new ParseException("bad \\u escape", pos);
+                        code = code * 16 + digit;
                     }
+                    sb.append((char) code);
                     pos += 4;
                 }
                 default -> throw new ParseException("bad escape \\" + e, pos - 1);

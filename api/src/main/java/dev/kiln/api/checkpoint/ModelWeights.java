@@ -1,6 +1,7 @@
 package dev.kiln.api.checkpoint;
 
 import dev.kiln.api.Kiln;
+import dev.kiln.api.internal.StagedValues;
 import dev.kiln.api.nn.Module;
 import dev.kiln.api.nn.Parameter;
 import java.nio.file.Path;
@@ -50,13 +51,17 @@ public final class ModelWeights {
 
     /**
      * Sets every parameter and buffer from the tensor of its name. All names and shapes are checked
-     * before anything changes, so a mismatch leaves the model as it was. Optimizer tensors of a
-     * training checkpoint are ignored; any other tensor the model has no parameter for is an
-     * error, as PyTorch's strict {@code load_state_dict}.
+     * and every value is uploaded before any parameter changes, so a mismatch (or an upload that
+     * fails) leaves the model as it was; for that, old and new values are both held for a moment.
+     * Optimizer tensors of a training checkpoint are ignored; any other tensor the model has no
+     * parameter for is an error, as PyTorch's strict {@code load_state_dict}.
      */
     public static void apply(Module model, Kiln kiln, Map<String, StoredTensor> tensors, Path source) {
         check(model, tensors, source);
-        stateOf(model).forEach((name, p) -> p.assign(kiln.tensor(tensors.get(name).toFloats(), p.shape().dims())));
+        try (StagedValues staged = new StagedValues()) {
+            stateOf(model).forEach((name, p) -> staged.put(kiln, p, tensors.get(name).toFloats()));
+            staged.commit();
+        }
     }
 
     /** The checks of {@link #apply} without changing anything: a {@link CheckpointException} listing every mismatch. */
@@ -67,7 +72,7 @@ public final class ModelWeights {
             StoredTensor t = tensors.get(e.getKey());
             if (t == null) problems.add("missing tensor \"" + e.getKey() + "\" for parameter " + e.getValue().shape());
             else if (!t.dtype().isFloating()) problems.add("tensor \"" + e.getKey() + "\" is " + t.dtype() + ", not a floating type");
-            else if (!sameShape(t, e.getValue())) problems.add("tensor \"" + e.getKey() + "\" is " + t + " but the parameter is " + e.getValue().shape());
+            else if (!t.hasShape(e.getValue().shape())) problems.add("tensor \"" + e.getKey() + "\" is " + t + " but the parameter is " + e.getValue().shape());
         }
         for (String name : tensors.keySet()) {
             // PyTorch's BatchNorm counts its batches in a buffer Kiln has no use for.
@@ -78,13 +83,6 @@ public final class ModelWeights {
             throw new CheckpointException(source, "does not fit the model " + model + ": " + String.join("; ", problems)
                     + ". The model's parameters are " + describe(params));
         }
-    }
-
-    private static boolean sameShape(StoredTensor t, Parameter p) {
-        long[] s = t.shape();
-        if (s.length != p.shape().rank()) return false;
-        for (int i = 0; i < s.length; i++) if (s[i] != p.shape().dim(i)) return false;
-        return true;
     }
 
     private static String describe(Map<String, Parameter> params) {

@@ -1,6 +1,8 @@
 package dev.kiln.api.checkpoint;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -33,6 +35,7 @@ public record SafeTensorsFile(Map<String, StoredTensor> tensors, Map<String, Str
     /** The reference implementation refuses larger headers; so does Kiln, before allocating them. */
     static final long MAX_HEADER = 100_000_000L;
     static final String METADATA_KEY = "__metadata__";
+    private static final long WRITE_SLICE = 1L << 30;
 
     public SafeTensorsFile {
         tensors = Collections.unmodifiableMap(new LinkedHashMap<>(tensors));
@@ -53,10 +56,15 @@ public record SafeTensorsFile(Map<String, StoredTensor> tensors, Map<String, Str
     public void write(Path path) {
         try {
             AtomicFiles.write(path, ch -> {
-                ch.write(ByteBuffer.wrap(headerBytes()));
+                ByteBuffer h = ByteBuffer.wrap(headerBytes());
+                while (h.hasRemaining()) ch.write(h);
                 for (StoredTensor t : tensors.values()) {
-                    ByteBuffer b = ByteBuffer.wrap(t.rawBytes());
-                    while (b.hasRemaining()) ch.write(b);
+                    MemorySegment seg = t.segment();
+                    // A ByteBuffer spans at most 2 GiB, so larger tensors go out in slices.
+                    for (long at = 0; at < seg.byteSize(); at += WRITE_SLICE) {
+                        ByteBuffer b = seg.asSlice(at, Math.min(WRITE_SLICE, seg.byteSize() - at)).asByteBuffer();
+                        while (b.hasRemaining()) ch.write(b);
+                    }
                 }
             });
         } catch (IOException e) {
@@ -98,7 +106,13 @@ public record SafeTensorsFile(Map<String, StoredTensor> tensors, Map<String, Str
 
     // ---- reading ----
 
-    /** Reads and validates a whole file; any fault raises a {@link CheckpointException} naming it. */
+    /**
+     * Reads and validates a whole file; any fault raises a {@link CheckpointException} naming the
+     * file and the field. The header is checked in full before any tensor is read, and what is
+     * allocated is bounded by the file's real size, whatever the header claims. A tensor over
+     * 2 GiB is mapped from the file rather than copied, so the file must not be truncated while
+     * the returned tensors are in use.
+     */
     public static SafeTensorsFile read(Path path) {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
@@ -113,13 +127,19 @@ public record SafeTensorsFile(Map<String, StoredTensor> tensors, Map<String, Str
             long dataSize = size - 8 - n;
             Map<String, Entry> entries = new LinkedHashMap<>();
             Map<String, String> metadata = parseHeader(path, header.array(), dataSize, entries);
-            if (dataSize > Integer.MAX_VALUE * 8L) throw new CheckpointException(path, "is too large for this reader");
             Map<String, StoredTensor> tensors = new LinkedHashMap<>();
             for (Map.Entry<String, Entry> e : entries.entrySet()) {
                 Entry en = e.getValue();
-                ByteBuffer data = ByteBuffer.allocate(Math.toIntExact(en.end - en.begin));
-                readFully(ch, data, 8 + n + en.begin);
-                tensors.put(e.getKey(), StoredTensor.of(en.type, en.shape, data.array()));
+                long span = en.end - en.begin, at = 8 + n + en.begin;
+                MemorySegment data;
+                if (span <= StoredTensor.MAX_ARRAY) {
+                    byte[] bytes = new byte[(int) span];
+                    readFully(ch, ByteBuffer.wrap(bytes), at);
+                    data = MemorySegment.ofArray(bytes);
+                } else {
+                    data = ch.map(FileChannel.MapMode.READ_ONLY, at, span, Arena.ofAuto());
+                }
+                tensors.put(e.getKey(), StoredTensor.of(en.type, en.shape, data));
             }
             return new SafeTensorsFile(tensors, metadata);
         } catch (NoSuchFileException e) {
@@ -188,15 +208,15 @@ public record SafeTensorsFile(Map<String, StoredTensor> tensors, Map<String, Str
         long[] shape = longs(path, where + "shape", m.get("shape"), -1);
         long[] off = longs(path, where + "data_offsets", m.get("data_offsets"), 2);
         if (off[0] > off[1]) throw new CheckpointException(path, where + "has data_offsets " + off[0] + " > " + off[1]);
-        long count = 1;
+        long bytes;
         try {
-            for (long d : shape) count = Math.multiplyExact(count, d);
-            if (Math.multiplyExact(count, (long) type.byteSize()) != off[1] - off[0]) {
-                throw new CheckpointException(path, where + "is " + dt + java.util.Arrays.toString(shape) + " = " + count * type.byteSize()
-                        + " bytes but its data_offsets span " + (off[1] - off[0]));
-            }
-        } catch (ArithmeticException e) {
-            throw new CheckpointException(path, where + "has an impossibly large shape");
+            bytes = StoredTensor.byteCount(type, shape);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(path, where + "has shape " + java.util.Arrays.toString(shape) + " of more " + dt + " bytes than a long can count");
+        }
+        if (bytes != off[1] - off[0]) {
+            throw new CheckpointException(path, where + "is " + dt + java.util.Arrays.toString(shape) + " = " + bytes
+                    + " bytes but its data_offsets span " + (off[1] - off[0]));
         }
         return new Entry(name, type, shape, off[0], off[1]);
     }

@@ -1,14 +1,19 @@
 package dev.kiln.api.checkpoint;
 
 import dev.kiln.core.Shape;
-import java.nio.ByteBuffer;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
  * One tensor of a safetensors file as raw little-endian bytes with its element type and shape,
  * plus conversions to Java arrays. Kept as bytes so a file round-trips exactly, whatever its
- * dtype; a single tensor is limited to 2 GiB (one Java array).
+ * dtype. The bytes live in a {@link MemorySegment}, so a tensor may exceed 2 GiB: up to that it is
+ * an ordinary heap array, beyond it the file's pages mapped read-only (when read) or memory the
+ * garbage collector frees (when made from floats). Conversions to arrays are limited to what one
+ * Java array holds.
  */
 public final class StoredTensor {
     /** The safetensors element types Kiln reads, by their names in the header. */
@@ -30,11 +35,19 @@ public final class StoredTensor {
         }
     }
 
+    /** The longest array every JVM allocates; larger tensors are not heap arrays. */
+    static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
+    private static final ValueLayout.OfDouble F64_LE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private final Type dtype;
     private final long[] shape;
-    private final byte[] data;
+    private final MemorySegment data;
 
-    private StoredTensor(Type dtype, long[] shape, byte[] data) {
+    private StoredTensor(Type dtype, long[] shape, MemorySegment data) {
         this.dtype = dtype;
         this.shape = shape;
         this.data = data;
@@ -42,25 +55,51 @@ public final class StoredTensor {
 
     /** A tensor from raw little-endian bytes; their count must match the shape. */
     public static StoredTensor of(Type dtype, long[] shape, byte[] littleEndian) {
-        long n = count(shape);
-        if (n * dtype.byteSize() != littleEndian.length) {
-            throw new IllegalArgumentException(dtype + Arrays.toString(shape) + " needs " + n * dtype.byteSize() + " bytes, got " + littleEndian.length);
+        return of(dtype, shape, MemorySegment.ofArray(littleEndian));
+    }
+
+    /** As {@link #of(Type, long[], byte[])} for bytes of any length, such as a mapped file region. */
+    static StoredTensor of(Type dtype, long[] shape, MemorySegment littleEndian) {
+        long bytes = byteCount(dtype, shape);
+        if (bytes != littleEndian.byteSize()) {
+            throw new IllegalArgumentException(dtype + Arrays.toString(shape) + " needs " + bytes + " bytes, got " + littleEndian.byteSize());
         }
         return new StoredTensor(dtype, shape.clone(), littleEndian);
     }
 
     public static StoredTensor ofFloats(float[] values, Shape shape) {
         check(values.length, shape);
-        ByteBuffer b = le(values.length * 4L);
-        b.asFloatBuffer().put(values);
-        return new StoredTensor(Type.F32, longs(shape), b.array());
+        MemorySegment s = allocate(values.length * 4L);
+        MemorySegment.copy(values, 0, s, F32_LE, 0, values.length);
+        return new StoredTensor(Type.F32, longs(shape), s);
     }
 
     public static StoredTensor ofDoubles(double[] values, Shape shape) {
         check(values.length, shape);
-        ByteBuffer b = le(values.length * 8L);
-        b.asDoubleBuffer().put(values);
-        return new StoredTensor(Type.F64, longs(shape), b.array());
+        MemorySegment s = allocate(values.length * 8L);
+        MemorySegment.copy(values, 0, s, F64_LE, 0, values.length);
+        return new StoredTensor(Type.F64, longs(shape), s);
+    }
+
+    /**
+     * The bytes of {@code shape} elements of {@code dtype}.
+     *
+     * @throws IllegalArgumentException for a negative dimension or more bytes than a long counts
+     */
+    static long byteCount(Type dtype, long[] shape) {
+        long n = dtype.byteSize();
+        boolean empty = false;
+        for (long d : shape) {
+            if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
+            empty |= d == 0;
+        }
+        if (empty) return 0; // however large the other dimensions
+        try {
+            for (long d : shape) n = Math.multiplyExact(n, d);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException(dtype + Arrays.toString(shape) + " has more bytes than a long can count");
+        }
+        return n;
     }
 
     public Type dtype() { return dtype; }
@@ -70,63 +109,76 @@ public final class StoredTensor {
     /** The shape as Kiln's {@link Shape}; fails if a dimension exceeds an int. */
     public Shape kilnShape() {
         int[] d = new int[shape.length];
-        for (int i = 0; i < d.length; i++) d[i] = Math.toIntExact(shape[i]);
+        for (int i = 0; i < d.length; i++) {
+            if (shape[i] > Integer.MAX_VALUE) throw new IllegalArgumentException(this + ": dimension " + i + " is larger than a Kiln shape holds (2^31-1)");
+            d[i] = (int) shape[i];
+        }
         return Shape.of(d);
     }
 
-    public long elementCount() { return count(shape); }
+    /** True when the dimensions are exactly {@code s}'s. */
+    public boolean hasShape(Shape s) {
+        if (shape.length != s.rank()) return false;
+        for (int i = 0; i < shape.length; i++) if (shape[i] != s.dim(i)) return false;
+        return true;
+    }
 
-    /** A copy of the raw little-endian bytes. */
-    public byte[] bytes() { return data.clone(); }
+    public long elementCount() { return byteLength() / dtype.byteSize(); }
 
-    int byteLength() { return data.length; }
+    /** A copy of the raw little-endian bytes; fails for a tensor larger than one Java array. */
+    public byte[] bytes() {
+        if (byteLength() > MAX_ARRAY) throw new IllegalStateException(this + " is " + byteLength() + " bytes, more than one Java array holds");
+        return data.toArray(ValueLayout.JAVA_BYTE);
+    }
 
-    byte[] rawBytes() { return data; }
+    long byteLength() { return data.byteSize(); }
+
+    /** The bytes themselves, not a copy: for writing. */
+    MemorySegment segment() { return data; }
 
     /** The values as floats, converted from any numeric type (f64 rounds, bf16/f16 widen exactly). */
     public float[] toFloats() {
-        int n = Math.toIntExact(elementCount());
-        float[] out = new float[n];
-        ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
-        switch (dtype) {
-            case F32 -> b.asFloatBuffer().get(out);
-            default -> { for (int i = 0; i < n; i++) out[i] = (float) element(b, i); }
+        float[] out = new float[arrayLength()];
+        if (dtype == Type.F32) {
+            MemorySegment.copy(data, F32_LE, 0, out, 0, out.length);
+        } else {
+            for (int i = 0; i < out.length; i++) out[i] = (float) element(i);
         }
         return out;
     }
 
     /** The values as doubles, converted from any numeric type. */
     public double[] toDoubles() {
-        int n = Math.toIntExact(elementCount());
-        double[] out = new double[n];
-        ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < n; i++) out[i] = element(b, i);
+        double[] out = new double[arrayLength()];
+        for (int i = 0; i < out.length; i++) out[i] = element(i);
         return out;
     }
 
-    private double element(ByteBuffer b, int i) {
+    private int arrayLength() {
+        long n = elementCount();
+        if (n > MAX_ARRAY) throw new IllegalStateException(this + " has " + n + " elements, more than one Java array holds");
+        return (int) n;
+    }
+
+    private double element(long i) {
         return switch (dtype) {
-            case F64 -> b.getDouble(i * 8);
-            case F32 -> b.getFloat(i * 4);
-            case F16 -> Float.float16ToFloat(b.getShort(i * 2));
-            case BF16 -> Float.intBitsToFloat((b.getShort(i * 2) & 0xffff) << 16);
-            case I64 -> b.getLong(i * 8);
-            case I32 -> b.getInt(i * 4);
-            case I16 -> b.getShort(i * 2);
-            case I8 -> b.get(i);
-            case U8, BOOL -> b.get(i) & 0xff;
+            case F64 -> data.get(F64_LE, i * 8);
+            case F32 -> data.get(F32_LE, i * 4);
+            case F16 -> Float.float16ToFloat(data.get(I16_LE, i * 2));
+            case BF16 -> Float.intBitsToFloat((data.get(I16_LE, i * 2) & 0xffff) << 16);
+            case I64 -> data.get(I64_LE, i * 8);
+            case I32 -> data.get(I32_LE, i * 4);
+            case I16 -> data.get(I16_LE, i * 2);
+            case I8 -> data.get(ValueLayout.JAVA_BYTE, i);
+            case U8, BOOL -> data.get(ValueLayout.JAVA_BYTE, i) & 0xff;
         };
     }
 
     @Override public String toString() { return dtype + Arrays.toString(shape); }
 
-    private static long count(long[] shape) {
-        long n = 1;
-        for (long d : shape) {
-            if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
+    /** A heap array where one can hold the bytes, else memory the garbage collector frees. */
+    static MemorySegment allocate(long bytes) {
+        return bytes <= MAX_ARRAY ? MemorySegment.ofArray(new byte[(int) bytes]) : Arena.ofAuto().allocate(bytes, 8);
     }
 
     private static void check(int length, Shape shape) {
@@ -138,6 +190,4 @@ public final class StoredTensor {
         for (int i = 0; i < l.length; i++) l[i] = s.dim(i);
         return l;
     }
-
-    private static ByteBuffer le(long bytes) { return ByteBuffer.allocate(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN); }
 }

@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
 
@@ -17,10 +18,25 @@ import java.util.zip.ZipException;
  * count × rows × cols) and unsigned-byte labels ({@code 0x00000801}, dim count), big-endian.
  * Gzip is recognised by its {@code 1f 8b} magic rather than the file name, because downloads
  * are often decompressed by a browser and keep (or lose) ".gz" arbitrarily.
+ *
+ * <p>The header is read and checked before any data: the magic (type code and rank), each
+ * dimension, and that their product fits one Java array and the file. Data is then read as it
+ * arrives, so memory follows what the file really holds rather than what its header claims, and
+ * nothing past the claimed size is inflated beyond a small look-ahead. Every fault is a
+ * {@link DatasetException} naming the file.
  */
 public final class IdxReader {
     static final int IMAGES_MAGIC = 0x00000803;
     static final int LABELS_MAGIC = 0x00000801;
+    /** IDX type code of unsigned bytes, the only element type the MNIST family uses. */
+    private static final int UNSIGNED_BYTE = 0x08;
+    /** The longest array every JVM allocates. */
+    static final int MAX_BYTES = Integer.MAX_VALUE - 8;
+    /** Deflate cannot compress better than this (zlib's technical notes), which bounds what a gzip file can inflate to. */
+    private static final long MAX_DEFLATE_RATIO = 1032;
+    /** How far past the claimed data a gzip stream is inflated to say how much too long it is. */
+    private static final int TRAILING_LOOK_AHEAD = 1 << 16;
+    private static final int FIRST_CHUNK = 1 << 16;
 
     private IdxReader() {}
 
@@ -36,19 +52,15 @@ public final class IdxReader {
 
     /** Reads an image file (3-dimensional unsigned-byte IDX), gzipped or raw. */
     public static Images readImages(Path file) {
-        byte[] data = readAll(file);
-        int[] dims = header(file, data, IMAGES_MAGIC, 3, "images");
-        byte[] pixels = new byte[data.length - 16];
-        System.arraycopy(data, 16, pixels, 0, pixels.length);
-        return new Images(dims[0], dims[1], dims[2], pixels);
+        Idx idx = read(file, IMAGES_MAGIC, 3, "images");
+        return new Images(idx.dims[0], idx.dims[1], idx.dims[2], idx.data);
     }
 
     /** Reads a label file (1-dimensional unsigned-byte IDX), gzipped or raw; values 0..255. */
     public static int[] readLabels(Path file) {
-        byte[] data = readAll(file);
-        int[] dims = header(file, data, LABELS_MAGIC, 1, "labels");
-        int[] labels = new int[dims[0]];
-        for (int i = 0; i < labels.length; i++) labels[i] = data[8 + i] & 0xff;
+        Idx idx = read(file, LABELS_MAGIC, 1, "labels");
+        int[] labels = new int[idx.data.length];
+        for (int i = 0; i < labels.length; i++) labels[i] = idx.data[i] & 0xff;
         return labels;
     }
 
@@ -72,15 +84,26 @@ public final class IdxReader {
         return new InMemoryDataset(img.toFloats(), lab, Shape.of(img.rows(), img.cols()), numClasses);
     }
 
-    /** Whole file, decompressed when it starts with the gzip magic. */
-    static byte[] readAll(Path file) {
+    private record Idx(int[] dims, byte[] data) {}
+
+    private static Idx read(Path file, int magic, int rank, String what) {
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+            long fileSize = Files.size(file);
             raw.mark(2);
             boolean gzip = raw.read() == 0x1f && raw.read() == 0x8b;
             raw.reset();
-            if (!gzip) return raw.readAllBytes();
-            try (InputStream in = new GZIPInputStream(raw, 1 << 16)) {
-                return in.readAllBytes();
+            try (InputStream in = gzip ? new GZIPInputStream(raw, 1 << 16) : raw) {
+                int[] dims = header(file, in, magic, rank, what, gzip);
+                long need = dataBytes(file, dims);
+                int headerBytes = 4 + 4 * rank;
+                if (!gzip && fileSize - headerBytes != need) { // the exact answer is at hand: no need to read
+                    throw sizeMismatch(file, dims, need, fileSize - headerBytes, false);
+                }
+                if (gzip && headerBytes + need > MAX_DEFLATE_RATIO * fileSize) {
+                    throw new DatasetException(file, "truncated or corrupt: header dimensions " + Arrays.toString(dims) + " need " + need
+                            + " data bytes but a gzip file of " + fileSize + " bytes inflates to at most " + MAX_DEFLATE_RATIO * fileSize);
+                }
+                return new Idx(dims, body(file, in, dims, (int) need));
             } catch (EOFException e) {
                 throw new DatasetException(file, "truncated gzip stream: expected more compressed data but the file ended"
                         + " (an interrupted download? delete it and fetch it again)", e);
@@ -94,38 +117,78 @@ public final class IdxReader {
         }
     }
 
-    /** Checks magic, rank and byte count; returns the dimensions. */
-    private static int[] header(Path file, byte[] data, int magic, int rank, String what) {
+    /** Reads and checks the magic and the dimensions. */
+    private static int[] header(Path file, InputStream in, int magic, int rank, String what, boolean gzip) throws IOException {
         int headerBytes = 4 + 4 * rank;
-        ByteBuffer buf = ByteBuffer.wrap(data); // big-endian by default, as IDX is
+        byte[] h = in.readNBytes(headerBytes);
+        ByteBuffer buf = ByteBuffer.wrap(h); // big-endian by default, as IDX is
         // The magic comes first so a swapped images/labels pair is named as such, not as "truncated".
-        if (data.length >= 4) {
+        if (h.length >= 4) {
             int found = buf.getInt();
             if (found != magic) {
-                String guess = found == IMAGES_MAGIC ? " (an image file)" : found == LABELS_MAGIC ? " (a label file)" : "";
-                throw new DatasetException(file, String.format(
-                        "not an IDX %s file: expected magic 0x%08x but found 0x%08x%s", what, magic, found, guess));
+                throw new DatasetException(file, String.format("not an IDX %s file: expected magic 0x%08x but found 0x%08x%s",
+                        what, magic, found, magicGuess(found)));
             }
         }
-        if (data.length < headerBytes) {
-            throw new DatasetException(file, "truncated: expected an IDX " + what + " header of " + headerBytes
-                    + " bytes but the file has only " + data.length + " bytes");
+        if (h.length < headerBytes) {
+            throw new DatasetException(file, "truncated: expected an IDX " + what + " header of " + headerBytes + " bytes but the "
+                    + (gzip ? "decompressed data has" : "file has") + " only " + h.length + " bytes");
         }
         int[] dims = new int[rank];
-        long expected = 1;
         for (int i = 0; i < rank; i++) {
             dims[i] = buf.getInt();
             if (dims[i] < 0) {
                 throw new DatasetException(file, "corrupt header: dimension " + i + " is negative (" + dims[i] + ")");
             }
-            expected *= dims[i];
-        }
-        long present = data.length - headerBytes;
-        if (present != expected) {
-            String dimText = java.util.Arrays.toString(dims);
-            throw new DatasetException(file, (present < expected ? "truncated: " : "size mismatch: ")
-                    + "header dimensions " + dimText + " need " + expected + " data bytes but found " + present);
         }
         return dims;
+    }
+
+    /** What a wrong magic probably is, so the message can say more than two hex numbers. */
+    private static String magicGuess(int found) {
+        if (found == IMAGES_MAGIC) return " (an image file)";
+        if (found == LABELS_MAGIC) return " (a label file)";
+        if ((found >>> 16) != 0) return " (not an IDX file at all)";
+        int type = (found >>> 8) & 0xff;
+        if (type != UNSIGNED_BYTE) return String.format(" (IDX element type 0x%02x; Kiln reads unsigned bytes, 0x%02x)", type, UNSIGNED_BYTE);
+        return " (an IDX file of rank " + (found & 0xff) + ")";
+    }
+
+    /** The product of the dimensions, refused when one array cannot hold it. */
+    private static long dataBytes(Path file, int[] dims) {
+        if (Arrays.stream(dims).anyMatch(d -> d == 0)) return 0;
+        long n = 1;
+        for (int d : dims) {
+            n *= d; // each factor is below 2^31 and the running product below 2^31 too, so this cannot wrap
+            if (n > MAX_BYTES) {
+                throw new DatasetException(file, "corrupt header: dimensions " + Arrays.toString(dims)
+                        + " need more data bytes than one Java array holds (" + MAX_BYTES + ")");
+            }
+        }
+        return n;
+    }
+
+    /** Exactly {@code need} bytes, grown as they arrive, then a check that the stream ends there. */
+    private static byte[] body(Path file, InputStream in, int[] dims, int need) throws IOException {
+        byte[] data = new byte[Math.min(need, FIRST_CHUNK)];
+        int filled = 0;
+        while (filled < need) {
+            if (filled == data.length) data = Arrays.copyOf(data, (int) Math.min(need, 2L * data.length));
+            int r = in.read(data, filled, data.length - filled);
+            if (r < 0) throw sizeMismatch(file, dims, need, filled, false);
+            filled += r;
+        }
+        // A header claiming little in front of a gzip bomb: look a little way on, not to the end.
+        byte[] rest = new byte[8192];
+        long extra = 0;
+        for (int r; extra <= TRAILING_LOOK_AHEAD && (r = in.read(rest)) >= 0; ) extra += r;
+        if (extra > TRAILING_LOOK_AHEAD) throw sizeMismatch(file, dims, need, need + TRAILING_LOOK_AHEAD, true);
+        if (extra > 0) throw sizeMismatch(file, dims, need, need + extra, false);
+        return data;
+    }
+
+    private static DatasetException sizeMismatch(Path file, int[] dims, long need, long found, boolean atLeast) {
+        return new DatasetException(file, (found < need ? "truncated: " : "size mismatch: ") + "header dimensions "
+                + Arrays.toString(dims) + " need " + need + " data bytes but found " + (atLeast ? "more than " : "") + found);
     }
 }

@@ -14,10 +14,11 @@ public record InMemoryDataset(float[] features, int[] labels, Shape exampleShape
         Objects.requireNonNull(labels, "labels");
         Objects.requireNonNull(exampleShape, "exampleShape");
         if (numClasses <= 0) throw new IllegalArgumentException("numClasses must be positive, got " + numClasses);
-        long expected = exampleShape.size() * labels.length;
+        // A double, because the product may not fit a long; every length an array can have is exact in one.
+        double expected = (double) exampleShape.size() * labels.length;
         if (features.length != expected) {
             throw new IllegalArgumentException("features has " + features.length + " floats but " + labels.length
-                    + " examples of shape " + exampleShape + " need " + expected);
+                    + " examples of shape " + exampleShape + " need " + (expected < 0x1p53 ? Long.toString((long) expected) : Double.toString(expected)));
         }
         for (int i = 0; i < labels.length; i++) {
             if (labels[i] < 0 || labels[i] >= numClasses) {

@@ -28,11 +28,10 @@ public final class BatchNorm2d extends Module {
         this.channels = channels;
         this.eps = eps;
         this.momentum = momentum;
-        Shape c = Shape.of(channels);
-        this.weight = new Parameter(c, Parameter.Initializer.constant(1));
-        this.bias = new Parameter(c, Parameter.Initializer.constant(0));
-        this.runningMean = new Parameter(c, Parameter.Initializer.constant(0));
-        this.runningVar = new Parameter(c, Parameter.Initializer.constant(1));
+        this.weight = Parameter.of(toString(), "weight", Parameter.Initializer.constant(1), channels);
+        this.bias = Parameter.of(toString(), "bias", Parameter.Initializer.constant(0), channels);
+        this.runningMean = Parameter.of(toString(), "running_mean", Parameter.Initializer.constant(0), channels);
+        this.runningVar = Parameter.of(toString(), "running_var", Parameter.Initializer.constant(1), channels);
     }
 
     @Override public Tensor forward(Tensor x) {

@@ -31,8 +31,8 @@ public final class Conv2d extends Module {
         this.groups = groups;
         this.window = new Window2d(kernel, kernel, stride, stride, padding, padding, dilation, dilation);
         double bound = 1 / Math.sqrt((double) in / groups * kernel * kernel);
-        this.weight = new Parameter(Shape.of(out, in / groups, kernel, kernel), Parameter.Initializer.uniform(bound));
-        this.bias = bias ? new Parameter(Shape.of(out), Parameter.Initializer.uniform(bound)) : null;
+        this.weight = Parameter.of(toString(), "weight", Parameter.Initializer.uniform(bound), out, in / groups, kernel, kernel);
+        this.bias = bias ? Parameter.of(toString(), "bias", Parameter.Initializer.uniform(bound), out) : null;
     }
 
     @Override public Tensor forward(Tensor x) {

@@ -2,7 +2,6 @@ package dev.kiln.api.nn;
 
 import dev.kiln.api.Tensor;
 import dev.kiln.core.DType;
-import dev.kiln.core.Shape;
 import java.util.Map;
 
 /**
@@ -18,7 +17,7 @@ public final class Embedding extends Module {
         if (count <= 0 || dim <= 0) throw new IllegalArgumentException("Embedding needs positive sizes, got " + count + " x " + dim);
         this.count = count;
         this.dim = dim;
-        this.weight = new Parameter(Shape.of(count, dim), Parameter.Initializer.normal(1));
+        this.weight = Parameter.of(toString(), "weight", Parameter.Initializer.normal(1), count, dim);
     }
 
     @Override public Tensor forward(Tensor indices) {

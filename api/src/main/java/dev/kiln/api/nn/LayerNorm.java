@@ -22,10 +22,11 @@ public final class LayerNorm extends Module {
         if (normalizedShape.length == 0 || Arrays.stream(normalizedShape).anyMatch(d -> d <= 0) || !(eps > 0)) {
             throw new IllegalArgumentException("LayerNorm needs a non-empty positive shape and eps > 0, got " + Arrays.toString(normalizedShape) + ", " + eps);
         }
-        this.normalized = Shape.of(normalizedShape);
+        String name = "LayerNorm(" + Arrays.toString(normalizedShape) + ")";
+        this.weight = Parameter.of(name, "weight", Parameter.Initializer.constant(1), normalizedShape);
+        this.bias = Parameter.of(name, "bias", Parameter.Initializer.constant(0), normalizedShape);
+        this.normalized = weight.shape();
         this.eps = eps;
-        this.weight = new Parameter(normalized, Parameter.Initializer.constant(1));
-        this.bias = new Parameter(normalized, Parameter.Initializer.constant(0));
     }
 
     @Override public Tensor forward(Tensor x) {

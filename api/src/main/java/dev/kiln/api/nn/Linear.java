@@ -20,8 +20,8 @@ public final class Linear extends Module {
         this.in = in;
         this.out = out;
         double bound = 1 / Math.sqrt(in);
-        this.weight = new Parameter(Shape.of(out, in), Parameter.Initializer.uniform(bound));
-        this.bias = new Parameter(Shape.of(out), Parameter.Initializer.uniform(bound));
+        this.weight = Parameter.of(toString(), "weight", Parameter.Initializer.uniform(bound), out, in);
+        this.bias = Parameter.of(toString(), "bias", Parameter.Initializer.uniform(bound), out);
     }
 
     @Override public Tensor forward(Tensor x) {

@@ -25,10 +25,14 @@ public final class MultiHeadAttention extends Module {
         this.heads = heads;
         this.headDim = dim / heads;
         this.causal = causal;
-        this.query = new Linear(dim, dim);
-        this.key = new Linear(dim, dim);
-        this.value = new Linear(dim, dim);
-        this.output = new Linear(dim, dim);
+        try {
+            this.query = new Linear(dim, dim);
+            this.key = new Linear(dim, dim);
+            this.value = new Linear(dim, dim);
+            this.output = new Linear(dim, dim);
+        } catch (IllegalArgumentException e) { // a projection too large: say whose
+            throw new IllegalArgumentException(this + ": " + e.getMessage(), e);
+        }
     }
 
     @Override public Tensor forward(Tensor x) {

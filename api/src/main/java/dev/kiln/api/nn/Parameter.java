@@ -35,13 +35,41 @@ public final class Parameter {
         static Initializer constant(double c) { return (v, r) -> java.util.Arrays.fill(v, (float) c); }
     }
 
+    /**
+     * The most values one parameter holds: parameters are initialised, read back and checkpointed
+     * through one Java {@code float[]}, and this is the longest array every JVM allocates.
+     */
+    public static final int MAX_ELEMENTS = Integer.MAX_VALUE - 8;
+
     private final Shape shape;
     private final Initializer init;
     private Tensor value;
 
+    /** @throws IllegalArgumentException when {@code shape} has more than {@link #MAX_ELEMENTS} elements */
     public Parameter(Shape shape, Initializer init) {
+        requireFits("parameter", shape.dims());
         this.shape = shape;
         this.init = init;
+    }
+
+    /**
+     * Parameter {@code name} of {@code layer}, refused before its shape is even built when it is
+     * too large, so the message names the layer and the parameter rather than only a shape.
+     */
+    static Parameter of(String layer, String name, Initializer init, int... dims) {
+        requireFits(layer + ": " + name, dims);
+        return new Parameter(Shape.of(dims), init);
+    }
+
+    private static void requireFits(String what, int[] dims) {
+        // A double holds every product up to 2^53 exactly, so the comparison with the limit is exact.
+        double count = 1;
+        for (int d : dims) count *= d;
+        if (count > MAX_ELEMENTS) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                    "%s %s has %.1e elements, more than a parameter can hold (%d: parameters live on the host as one Java float[])",
+                    what, java.util.Arrays.toString(dims), count, MAX_ELEMENTS));
+        }
     }
 
     public Shape shape() { return shape; }

@@ -52,12 +52,26 @@ final class LossScaler implements AutoCloseable {
     }
 
     /** Replaces the state, as a checkpoint restores it. */
-    void set(double[] values) {
-        close();
-        state = new Buffer[STATE.size()];
-        for (int i = 0; i < state.length; i++) {
-            state[i] = Internal.access().upload(kiln, F32_SCALAR, MemorySegment.ofArray(new float[] {(float) values[i]}));
+    void set(double[] values) { replace(upload(values)); }
+
+    /** Buffers holding {@code values} ({@link #STATE} order), not yet the state: a restore uploads before it changes anything. */
+    Buffer[] upload(double[] values) {
+        Buffer[] b = new Buffer[STATE.size()];
+        try {
+            for (int i = 0; i < b.length; i++) {
+                b[i] = Internal.access().upload(kiln, F32_SCALAR, MemorySegment.ofArray(new float[] {(float) values[i]}));
+            }
+        } catch (RuntimeException | Error e) {
+            for (Buffer x : b) if (x != null) x.close();
+            throw e;
         }
+        return b;
+    }
+
+    /** Makes buffers from {@link #upload} the state. */
+    void replace(Buffer[] uploaded) {
+        close();
+        state = uploaded;
     }
 
     /** The unscaled gradients, whether all are finite (a bool scalar), and the next state ({@link #STATE} order). */

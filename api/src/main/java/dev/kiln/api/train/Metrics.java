@@ -4,6 +4,18 @@ package dev.kiln.api.train;
 final class Metrics {
     private Metrics() {}
 
+    /**
+     * Refuses a dataset that claims more classes than the model has outputs: its labels would
+     * index past a row of logits. PyTorch's cross-entropy and Keras' sparse one refuse such labels
+     * too; fewer classes than outputs is fine, as there.
+     */
+    static void requireOutputPerClass(int outputs, dev.kiln.api.data.Dataset data) {
+        if (data.numClasses() > outputs) {
+            throw new IllegalArgumentException("the dataset " + data + " has " + data.numClasses() + " classes but the model outputs "
+                    + outputs + " values per example; give the last layer " + data.numClasses() + " outputs");
+        }
+    }
+
     /** How many rows of {@code logits} [n, c] have their largest entry at the label. */
     static int correct(float[] logits, int[] labels, int n) {
         if (n == 0 || logits.length % n != 0) return 0;

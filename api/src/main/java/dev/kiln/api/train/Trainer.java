@@ -271,6 +271,7 @@ public final class Trainer implements AutoCloseable {
             lossSum += (double) r.loss() * batch.size();
             correct += Metrics.correct(r.output(), batch.labels(), batch.size());
             classes = r.output().length / batch.size();
+            Metrics.requireOutputPerClass(classes, data);
             if (confusion == null) confusion = new ConfusionMatrix(Math.max(classes, data.numClasses()));
             Metrics.confusion(confusion, r.output(), batch.labels(), batch.size());
             topCorrect += Metrics.topKCorrect(r.output(), batch.labels(), batch.size(), topK);

@@ -7,6 +7,9 @@ import dev.kiln.api.checkpoint.ModelWeights;
 import dev.kiln.api.checkpoint.SafeTensorsFile;
 import dev.kiln.api.checkpoint.StoredTensor;
 import dev.kiln.api.internal.Internal;
+import dev.kiln.api.internal.MetadataFields;
+import dev.kiln.api.internal.OptimizerTensors;
+import dev.kiln.api.internal.StagedValues;
 import dev.kiln.api.nn.Parameter;
 import dev.kiln.api.optim.Optimizer;
 import dev.kiln.core.DType;
@@ -73,6 +76,12 @@ final class TrainerCheckpoint {
         new SafeTensorsFile(tensors, meta).write(path);
     }
 
+    /**
+     * Reads and checks every field and tensor, then uploads every value, and only then changes the
+     * trainer, so a bad file (a {@link CheckpointException} naming it and the field) or a failed
+     * upload leaves the model, the optimizer state, the counters, the learning rate, the random
+     * stream and the loss scaler as they were.
+     */
     static void restore(Trainer t, Path path) {
         SafeTensorsFile f = SafeTensorsFile.read(path);
         Map<String, String> meta = f.metadata();
@@ -88,90 +97,89 @@ final class TrainerCheckpoint {
             throw new CheckpointException(path, "holds optimizer state " + meta.get("optimizer_state") + " (" + meta.get("optimizer") + ") but "
                     + opt + " keeps " + slots);
         }
-        // Parse and check everything before changing anything, so a bad file leaves the trainer intact.
-        long step = number(path, meta, "step");
-        int epochs = Math.toIntExact(number(path, meta, "epochs_completed"));
-        int batches = Math.toIntExact(number(path, meta, "batches_in_epoch"));
-        long correct = number(path, meta, "epoch_correct"), seen = number(path, meta, "epoch_seen");
-        double lossSum = decimal(path, meta, "epoch_loss_sum");
-        double lr = decimal(path, meta, "learning_rate");
-        RngState rng = new RngState(number(path, meta, "rng_seed"), number(path, meta, "rng_position"));
-        long shuffle = number(path, meta, "shuffle_seed");
+        MetadataFields m = new MetadataFields(path, meta);
+        Counters c = counters(m);
+        double lr = m.finite("learning_rate", 0, false);
+        RngState rng = new RngState(m.integer("rng_seed", Long.MIN_VALUE, Long.MAX_VALUE), m.integer("rng_position", 0, Long.MAX_VALUE));
+        long shuffle = m.integer("shuffle_seed", Long.MIN_VALUE, Long.MAX_VALUE);
         if (shuffle != t.shuffleSeed()) {
             throw new CheckpointException(path, "was trained with shuffle seed " + shuffle + " but this trainer uses " + t.shuffleSeed()
                     + "; build the trainer with .seed(" + shuffle + ") to resume the same run");
         }
-        double[] scaler = t.scaler == null ? null : scalerState(path, meta);
+        double[] scaler = t.scaler == null ? null : scalerState(path, m, c.step);
         ModelWeights.check(t.model(), f.tensors(), path);
-        Map<Parameter, float[][]> state = new LinkedHashMap<>();
-        List<String> missing = new ArrayList<>();
-        t.model().namedParameters().forEach((name, p) -> {
-            float[][] s = new float[slots.size()][];
-            int found = 0;
-            for (int i = 0; i < slots.size(); i++) {
-                StoredTensor st = f.tensors().get(ModelWeights.OPTIMIZER_PREFIX + name + "." + slots.get(i));
-                if (st == null) continue;
-                if (st.elementCount() != p.shape().size()) throw new CheckpointException(path, "optimizer state of \"" + name + "\" is " + st + " but the parameter is " + p.shape());
-                s[i] = st.toFloats();
-                found++;
-            }
-            if (found == slots.size()) state.put(p, s);
-            else if (found > 0 || step > 0) missing.add(name);
-        });
-        if (!missing.isEmpty()) throw new CheckpointException(path, "lacks optimizer state " + slots + " for " + missing);
-        ModelWeights.apply(t.model(), kiln, f.tensors(), path); // validates names and shapes, then assigns
+        Map<Parameter, float[][]> state = OptimizerTensors.read(path, t.model(), slots, f.tensors());
+        if (c.step > 0 && !slots.isEmpty()) {
+            List<String> missing = new ArrayList<>();
+            t.model().namedParameters().forEach((name, p) -> { if (!state.containsKey(p)) missing.add(name); });
+            if (!missing.isEmpty()) throw new CheckpointException(path, "has taken " + c.step + " steps but lacks optimizer state " + slots + " for " + missing);
+        }
 
+        Map<Parameter, Buffer[]> uploaded = new LinkedHashMap<>();
+        Buffer[] scalerBuffers = null;
+        try (StagedValues weights = new StagedValues()) {
+            try {
+                ModelWeights.stateOf(t.model()).forEach((name, p) -> weights.put(kiln, p, f.tensors().get(name).toFloats()));
+                state.forEach((p, s) -> {
+                    Buffer[] bufs = new Buffer[s.length];
+                    uploaded.put(p, bufs);
+                    for (int i = 0; i < s.length; i++) {
+                        bufs[i] = Internal.access().upload(kiln, new TensorType(DType.F32, p.shape()), MemorySegment.ofArray(s[i]));
+                    }
+                });
+                if (scaler != null) scalerBuffers = t.scaler.upload(scaler);
+            } catch (RuntimeException | Error e) {
+                uploaded.values().forEach(bs -> { for (Buffer b : bs) if (b != null) b.close(); });
+                throw e;
+            }
+            weights.commit();
+        }
         t.optimizerState.values().forEach(bs -> { for (Buffer b : bs) b.close(); });
         t.optimizerState.clear();
-        state.forEach((p, s) -> {
-            Buffer[] bufs = new Buffer[s.length];
-            for (int i = 0; i < s.length; i++) {
-                bufs[i] = Internal.access().upload(kiln, new TensorType(DType.F32, p.shape()), MemorySegment.ofArray(s[i]));
-            }
-            t.optimizerState.put(p, bufs);
-        });
-        t.step = step;
-        t.epochsDone = epochs;
-        t.batchesDone = batches;
-        t.epochLossSum = lossSum;
-        t.epochCorrect = correct;
-        t.epochSeen = seen;
+        t.optimizerState.putAll(uploaded);
+        t.step = c.step;
+        t.epochsDone = c.epochs;
+        t.batchesDone = c.batches;
+        t.epochLossSum = c.lossSum;
+        t.epochCorrect = c.correct;
+        t.epochSeen = c.seen;
         opt.setLearningRate(lr);
         kiln.restoreRngState(rng);
-        if (scaler != null) t.scaler.set(scaler);
+        if (scalerBuffers != null) t.scaler.replace(scalerBuffers);
+    }
+
+    /** Where the run stands: {@link Trainer}'s counters, as saved. */
+    private record Counters(long step, int epochs, int batches, double lossSum, long correct, long seen) {}
+
+    /**
+     * The counters, each in its range and consistent with the others: every epoch and every batch
+     * of the current one took a step, every batch held an example, and no more were right than seen.
+     */
+    private static Counters counters(MetadataFields m) {
+        long step = m.integer("step", 0, Long.MAX_VALUE);
+        int epochs = (int) m.integer("epochs_completed", 0, Integer.MAX_VALUE);
+        int batches = (int) m.integer("batches_in_epoch", 0, Integer.MAX_VALUE);
+        if (epochs + (long) batches > step) {
+            throw m.fault("batches_in_epoch", "is " + batches + " after " + epochs + " epochs, but only " + step + " steps were taken");
+        }
+        if (m.integer("schedule_step", 0, Long.MAX_VALUE) != step) throw m.fault("schedule_step", "must equal \"step\" (" + step + ")");
+        long seen = m.integer("epoch_seen", 0, Long.MAX_VALUE);
+        if (seen < batches) throw m.fault("epoch_seen", "is " + seen + ", fewer examples than the " + batches + " batches of the epoch");
+        long correct = m.integer("epoch_correct", 0, seen);
+        return new Counters(step, epochs, batches, m.number("epoch_loss_sum"), correct, seen);
     }
 
     /** As PyTorch's {@code GradScaler.load_state_dict}: a scaling trainer needs the saved scaler state. */
-    private static double[] scalerState(Path path, Map<String, String> meta) {
-        if (!meta.containsKey(SCALER_PREFIX + LossScaler.STATE.getFirst())) {
+    private static double[] scalerState(Path path, MetadataFields m, long step) {
+        if (!m.has(SCALER_PREFIX + LossScaler.STATE.getFirst())) {
             throw new CheckpointException(path, "was saved without loss scaling, but this trainer scales the loss; "
                     + "restore it into a trainer without loss scaling");
         }
         double[] v = new double[LossScaler.STATE.size()];
-        for (int i = 0; i < v.length; i++) v[i] = decimal(path, meta, SCALER_PREFIX + LossScaler.STATE.get(i));
-        if (!(v[LossScaler.SCALE] > 0) || Double.isInfinite(v[LossScaler.SCALE])) {
-            throw new CheckpointException(path, "metadata \"" + SCALER_PREFIX + "scale\" must be positive and finite, got " + v[LossScaler.SCALE]);
-        }
+        v[LossScaler.SCALE] = m.finite(SCALER_PREFIX + "scale", 0, true);
+        v[LossScaler.GOOD_STEPS] = m.count(SCALER_PREFIX + "good_steps");
+        v[LossScaler.SKIPPED_STEPS] = m.count(SCALER_PREFIX + "skipped_steps");
+        if (v[LossScaler.SKIPPED_STEPS] > step) throw m.fault(SCALER_PREFIX + "skipped_steps", "is " + v[LossScaler.SKIPPED_STEPS] + ", more than the " + step + " steps taken");
         return v;
-    }
-
-    private static long number(Path path, Map<String, String> meta, String key) {
-        String v = meta.get(key);
-        if (v == null) throw new CheckpointException(path, "metadata lacks \"" + key + "\"");
-        try {
-            return Long.parseLong(v);
-        } catch (NumberFormatException e) {
-            throw new CheckpointException(path, "metadata \"" + key + "\" is not an integer: " + v);
-        }
-    }
-
-    private static double decimal(Path path, Map<String, String> meta, String key) {
-        String v = meta.get(key);
-        if (v == null) throw new CheckpointException(path, "metadata lacks \"" + key + "\"");
-        try {
-            return Double.parseDouble(v);
-        } catch (NumberFormatException e) {
-            throw new CheckpointException(path, "metadata \"" + key + "\" is not a number: " + v);
-        }
     }
 }

@@ -113,6 +113,60 @@ class SafeTensorsFileTest {
         assertTrue(missing.getMessage().contains("nope.safetensors: does not exist"), missing.getMessage());
     }
 
+    @Test void everyHeaderFieldIsCheckedAndNamed() throws IOException {
+        String w = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}";
+        assertCorrupt(w + ",\"v\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, "tensor \"v\" starts at data offset 4 but the previous one ends at 8");
+        assertCorrupt(w + "}", 4, "the tensors need 8 data bytes but only 4 are present");
+        assertCorrupt("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", 8, "tensor \"w\" has data_offsets 8 > 0");
+        assertCorrupt("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,16]}}", 16, "tensor \"w\" data_offsets must be a list of 2");
+        assertCorrupt("{\"w\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "tensor \"w\" has no dtype");
+        assertCorrupt("{\"w\":{\"dtype\":4,\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "tensor \"w\" has no dtype");
+        assertCorrupt("{\"w\":{\"dtype\":\"F32\",\"shape\":2,\"data_offsets\":[0,8]}}", 8, "tensor \"w\" shape must be a list");
+        assertCorrupt("{\"w\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,8]}}", 8, "tensor \"w\" shape must hold non-negative integers");
+        assertCorrupt("{\"w\":[1]}", 0, "tensor \"w\" is not an object");
+        assertCorrupt("{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999],\"data_offsets\":[0,8]}}", 8, "invalid JSON, bad number");
+        assertCorrupt("{\"w\\u+041\":{}}", 0, "bad \\u escape");
+        // Shapes whose byte count overflows a long, which unchecked would wrap to a small span.
+        assertCorrupt("{\"w\":{\"dtype\":\"F64\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}", 8,
+                "tensor \"w\" has shape [4294967296, 4294967296] of more F64 bytes than a long can count");
+        assertCorrupt("{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,0]}}", 0, "than a long can count");
+        assertCorrupt("{\"__metadata__\":[\"a\"]}", 0, "__metadata__ is not an object");
+        Path f = dir.resolve("latin1.safetensors");
+        Files.write(f, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(8).put("{\"\u00e9\":1}".getBytes(StandardCharsets.ISO_8859_1)).array());
+        CheckpointException e = assertThrows(CheckpointException.class, () -> SafeTensorsFile.read(f));
+        assertTrue(e.getMessage().contains("not UTF-8"), e.getMessage());
+    }
+
+    @Test void aTensorOver2GiBIsReadFromASparseFile() throws IOException {
+        long big = 3L << 30; // 3 GiB of U8, more than one Java array holds
+        String json = "{\"big\":{\"dtype\":\"U8\",\"shape\":[3,1073741824],\"data_offsets\":[0," + big + "]},"
+                + "\"tail\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[" + big + "," + (big + 8) + "]},"
+                + "\"wide\":{\"dtype\":\"F32\",\"shape\":[0,4294967296],\"data_offsets\":[" + (big + 8) + "," + (big + 8) + "]}}";
+        byte[] h = json.getBytes(StandardCharsets.UTF_8);
+        Path f = dir.resolve("big.safetensors");
+        long data = 8 + h.length;
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+            // setLength leaves a hole: the file takes a few pages of disk, not 3 GiB.
+            raf.setLength(data + big + 8);
+            raf.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).array());
+            raf.write(h);
+            raf.seek(data + big - 1);
+            raf.write(7);
+            raf.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(1.5f).putFloat(-2f).array());
+        }
+        SafeTensorsFile r = SafeTensorsFile.read(f);
+        StoredTensor t = r.tensors().get("big");
+        assertEquals(big, t.elementCount());
+        assertEquals(7, t.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, big - 1));
+        assertEquals(0, t.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 12345));
+        assertArrayEquals(new float[] {1.5f, -2f}, r.tensors().get("tail").toFloats());
+        IllegalStateException bytes = assertThrows(IllegalStateException.class, t::bytes);
+        assertTrue(bytes.getMessage().contains("U8[3, 1073741824] is 3221225472 bytes, more than one Java array holds"), bytes.getMessage());
+        assertThrows(IllegalStateException.class, t::toFloats);
+        IllegalArgumentException wide = assertThrows(IllegalArgumentException.class, () -> r.tensors().get("wide").kilnShape());
+        assertTrue(wide.getMessage().contains("F32[0, 4294967296]: dimension 1 is larger than a Kiln shape holds"), wide.getMessage());
+    }
+
     @Test void aFailedWriteLeavesThePreviousFileAndNoLitter() throws IOException {
         Path f = dir.resolve("ckpt.safetensors");
         new SafeTensorsFile(Map.of("w", StoredTensor.ofFloats(new float[] {7}, Shape.of(1))), Map.of()).write(f);

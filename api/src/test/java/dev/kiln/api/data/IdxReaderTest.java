@@ -3,8 +3,12 @@ package dev.kiln.api.data;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.kiln.core.Shape;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -112,5 +116,72 @@ class IdxReaderTest {
         Path p = dir.resolve("nope");
         DatasetException e = assertThrows(DatasetException.class, () -> IdxReader.readLabels(p));
         assertTrue(e.getMessage().contains("not found") && e.getMessage().contains(p.toString()), e.getMessage());
+    }
+
+    // ---- headers that lie ----------------------------------------------------------------------
+
+    private DatasetException refused(String name, byte[] content, boolean labels) {
+        Path p = IdxFiles.write(dir.resolve(name), content);
+        DatasetException e = assertThrows(DatasetException.class, () -> {
+            if (labels) IdxReader.readLabels(p);
+            else IdxReader.readImages(p);
+        });
+        assertTrue(e.getMessage().startsWith(p.toString()), e.getMessage());
+        return e;
+    }
+
+    private static byte[] labelHeader(int count) { return ByteBuffer.allocate(8).putInt(IdxReader.LABELS_MAGIC).putInt(count).array(); }
+
+    @Test void aGzipBombBehindAOneLabelHeaderIsNotInflated() {
+        // 1 MB of gzip members that inflate to 1 GiB, the first of them opening with a header claiming one label.
+        int member = 8 << 20;
+        ByteArrayOutputStream bomb = new ByteArrayOutputStream();
+        byte[] first = Arrays.copyOf(labelHeader(1), member);
+        bomb.writeBytes(IdxFiles.gzip(first));
+        byte[] zeros = IdxFiles.gzip(new byte[member]);
+        for (int i = 1; i < 128; i++) bomb.writeBytes(zeros);
+        assertTrue(bomb.size() < 2 << 20, "the bomb is small: " + bomb.size());
+        DatasetException e = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> refused("bomb.gz", bomb.toByteArray(), true));
+        // Inflating it all to count would say "found 1073741816"; the reader stops a little past the claim.
+        assertTrue(e.getMessage().contains("size mismatch: header dimensions [1] need 1 data bytes but found more than 65537"), e.getMessage());
+    }
+
+    @Test void aHugeCountIsRefusedBeforeAnythingThatSizeIsAllocated() {
+        DatasetException raw = refused("huge", Arrays.copyOf(labelHeader(Integer.MAX_VALUE - 8), 20), true);
+        assertTrue(raw.getMessage().contains("truncated: header dimensions [2147483639] need 2147483639 data bytes but found 12"), raw.getMessage());
+        DatasetException gz = refused("huge.gz", IdxFiles.gzip(Arrays.copyOf(labelHeader(Integer.MAX_VALUE - 8), 20)), true);
+        assertTrue(gz.getMessage().contains("need 2147483639 data bytes but a gzip file of") && gz.getMessage().contains("inflates to at most"), gz.getMessage());
+        DatasetException tooBig = refused("too-big", IdxFiles.images(65536, 65536, 65536, new byte[4]), false);
+        assertTrue(tooBig.getMessage().contains("dimensions [65536, 65536, 65536] need more data bytes than one Java array holds"), tooBig.getMessage());
+        DatasetException negative = refused("negative", IdxFiles.images(3, -28, 28, new byte[0]), false);
+        assertTrue(negative.getMessage().contains("dimension 1 is negative (-28)"), negative.getMessage());
+    }
+
+    @Test void aClaimWithinTheGzipBoundButBeyondTheDataIsTruncated() {
+        // Incompressible data, so the claim (1 MB) is plausible for the file size but the stream ends first.
+        byte[] noise = new byte[50_000];
+        new SplittableRandom(1).nextBytes(noise);
+        byte[] content = ByteBuffer.allocate(8 + noise.length).putInt(IdxReader.LABELS_MAGIC).putInt(1_000_000).put(noise).array();
+        DatasetException e = refused("short-claim.gz", IdxFiles.gzip(content), true);
+        assertTrue(e.getMessage().contains("truncated: header dimensions [1000000] need 1000000 data bytes but found 50000"), e.getMessage());
+    }
+
+    @Test void otherElementTypesAndRanksAreNamed() {
+        byte[] floats = IdxFiles.images(N, ROWS, COLS, pixels());
+        floats[2] = 0x0d;
+        assertTrue(refused("floats", floats, false).getMessage().contains("IDX element type 0x0d; Kiln reads unsigned bytes, 0x08"));
+        byte[] rank2 = IdxFiles.images(N, ROWS, COLS, pixels());
+        rank2[3] = 2;
+        assertTrue(refused("rank2", rank2, false).getMessage().contains("an IDX file of rank 2"));
+        assertTrue(refused("text", "hello, world".getBytes(), true).getMessage().contains("not an IDX file at all"));
+    }
+
+    @Test void emptyFilesAndACorruptGzipTrailer() {
+        assertTrue(refused("empty", new byte[0], true).getMessage().contains("header of 8 bytes but the file has only 0 bytes"));
+        byte[] gz = IdxFiles.gzip(IdxFiles.labels(LABELS));
+        gz[gz.length - 6] ^= 0x55; // a CRC byte
+        assertTrue(refused("bad-crc.gz", gz, true).getMessage().contains("corrupt gzip data"));
+        Path none = IdxFiles.write(dir.resolve("no-labels"), labelHeader(0));
+        assertEquals(0, IdxReader.readLabels(none).length, "an empty but well-formed file is fine");
     }
 }

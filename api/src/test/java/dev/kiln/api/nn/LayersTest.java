@@ -138,6 +138,12 @@ class LayersTest {
         assertEquals(4 * (8 * 8 + 8), full.parameterCount());
     }
 
+    @Test void attentionOverAnEmptySequenceIsEmpty() {
+        // As PyTorch: [batch, 0, dim] in, [batch, 0, dim] out, causal or not.
+        assertEquals(Shape.of(2, 0, 8), new MultiHeadAttention(8, 2, true).forward(kiln.zeros(2, 0, 8)).shape());
+        assertEquals(Shape.of(2, 0, 8), new MultiHeadAttention(8, 2, false).forward(kiln.zeros(2, 0, 8)).shape());
+    }
+
     @Test void residualAddsItsInputAndLinearTakesLeadingBatchAxes() {
         Linear lin = new Linear(3, 3);
         Residual res = new Residual(Sequential.of(lin, new GELU()));
