@@ -1,5 +1,7 @@
 package dev.kiln.spi;
 
+import dev.kiln.core.DType;
+import dev.kiln.core.Shape;
 import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.Node;
 import dev.kiln.spi.ir.TensorType;
@@ -48,7 +50,7 @@ final class SequentialExecutable implements Executable {
         boolean[] viewable = new boolean[this.kernels.length];
         for (int i = 0; i < viewable.length; i++) viewable[i] = this.kernels[i].isView();
         this.plan = new MemoryPlan(graph, viewable);
-        this.arena = plan.arenaBytes > 0 ? HostBuffer.allocate(new TensorType(dev.kiln.core.DType.I8, dev.kiln.core.Shape.of(Math.toIntExact(plan.arenaBytes))), scope) : null;
+        this.arena = plan.arenaBytes > 0 ? HostBuffer.allocate(bytes(plan.arenaBytes), scope) : null;
         this.seg = new MemorySegment[plan.slots];
         for (int s = 0; s < plan.slots; s++) if (plan.inArena(s)) seg[s] = arena.segment().asSlice(plan.offset[s], plan.bytes[s]);
         ins = new MemorySegment[this.kernels.length][];
@@ -149,6 +151,12 @@ final class SequentialExecutable implements Executable {
             for (int k = 0; k < is.length; k++) if (plan.source(is[k]) == in && !kernels[p].inPlace(k, o)) return false;
         }
         return true;
+    }
+
+    /** An i8 tensor of at least {@code n} bytes; rows of 4 KiB past what one int dimension can count. */
+    private static TensorType bytes(long n) {
+        Shape s = n <= Integer.MAX_VALUE ? Shape.of((int) n) : Shape.of(Math.toIntExact((n + 4095) / 4096), 4096);
+        return new TensorType(DType.I8, s);
     }
 
     private MemorySegment staging(int j) {
