@@ -189,13 +189,17 @@ final class DatasetDownload {
         }
 
         String line(long received, long now) {
-            double secs = Math.max(1e-9, (now - start) / 1e9), mb = received / 1e6;
-            String rate = String.format(Locale.ROOT, "%.1f MB/s", mb / secs);
-            if (total <= 0) return String.format(Locale.ROOT, "%s  %.1f MB  %s", name, mb, rate);
+            double secs = Math.max(1e-9, (now - start) / 1e9);
+            String rate = String.format(Locale.ROOT, "%.1f MB/s", received / 1e6 / secs);
+            // kB for the label files (5 and 29 kB), which would otherwise read "0.0/0.0 MB".
+            boolean mb = (total > 0 ? total : received) >= 1_000_000;
+            double unit = mb ? 1e6 : 1e3;
+            String u = mb ? "MB" : "kB";
+            if (total <= 0) return String.format(Locale.ROOT, "%s  %.1f %s  %s", name, received / unit, u, rate);
             double f = Math.min(1, (double) received / total);
             int filled = (int) Math.round(f * WIDTH);
-            return String.format(Locale.ROOT, "%s  [%s%s] %3d%%  %.1f/%.1f MB  %s", name, "=".repeat(filled), " ".repeat(WIDTH - filled),
-                    Math.round(f * 100), mb, total / 1e6, rate);
+            return String.format(Locale.ROOT, "%s  [%s%s] %3d%%  %.1f/%.1f %s  %s", name, "=".repeat(filled), " ".repeat(WIDTH - filled),
+                    Math.round(f * 100), received / unit, total / unit, u, rate);
         }
     }
 }

@@ -195,6 +195,8 @@ class FashionMnistDownloadTest {
         assertTrue(known.startsWith("f.gz  [===============               ]  50%  1.0/2.0 MB  "), known);
         String unknown = new DatasetDownload.Progress(out, "f.gz", -1).line(1_500_000, System.nanoTime());
         assertTrue(unknown.startsWith("f.gz  1.5 MB  ") && unknown.endsWith("MB/s"), unknown);
+        String small = new DatasetDownload.Progress(out, "f.gz", 5125).line(5125, System.nanoTime());
+        assertTrue(small.contains("100%  5.1/5.1 kB  "), small);
     }
 
     @Test void theKnownChecksumsMatchDebiansPackage() throws Exception {
