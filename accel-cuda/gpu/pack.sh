@@ -15,7 +15,7 @@ tar czf .device/jre.tgz -C /tmp/kiln-pack jre && rm -rf /tmp/kiln-pack
 ./mvnw -q -pl examples dependency:build-classpath -Dmdep.outputFile=/tmp/kiln-ex-cp.txt -Dmdep.includeScope=runtime
 # The console launcher brings JUnit; oneDNN's natives are not needed on the GPU machine.
 (tr ':' '\n' < /tmp/kiln-cuda-cp.txt; echo; tr ':' '\n' < /tmp/kiln-ex-cp.txt; echo) | grep '\.jar$' | sort -u \
-  | grep -vE -- '-redist|junit|opentest4j|apiguardian|jfreechart|dnnl-|opencl-|cuda-.*-linux-x86_64' | xargs -I{} cp {} .device/lib/
+  | grep -vE -- '-redist|junit|opentest4j|apiguardian|dnnl-|opencl-|cuda-.*-linux-x86_64' | xargs -I{} cp {} .device/lib/
 # Only the CUDA natives Kiln loads (cudart, cuBLAS, NVRTC, NCCL, cuDNN): 0.8 MB instead of 5.
 CUDA_NATIVE=$(tr ':' '\n' < /tmp/kiln-cuda-cp.txt | grep 'cuda-.*-linux-x86_64.jar')
 rm -rf /tmp/kiln-slim && mkdir /tmp/kiln-slim && (cd /tmp/kiln-slim && unzip -q "$CUDA_NATIVE" \

@@ -10,8 +10,5 @@ module dev.kiln.api {
     exports dev.kiln.api.train;
     exports dev.kiln.api.checkpoint;
     exports dev.kiln.api.train.callbacks;
-    exports dev.kiln.api.plot;
     requires jdk.jfr;
-    requires java.desktop;
-    requires org.jfree.jfreechart;
 }

@@ -33,6 +33,11 @@ public final class EagerLoop {
             System.err.println(e.getMessage());
             return;
         }
+        FashionMnistData.runOrExit(() -> train(o));
+    }
+
+    static void train(Options o) {
+        FashionMnistData.ensure();
         Dataset train = FashionMnist.train(), test = FashionMnist.test();
         try (Kiln kiln = Kiln.open(KilnConfig.builder().backend(o.backend()).build())) {
             Sequential model = FashionMnistMlp.mlp(o.hidden());

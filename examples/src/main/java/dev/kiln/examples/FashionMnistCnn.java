@@ -37,6 +37,11 @@ public final class FashionMnistCnn {
             System.err.println(e.getMessage());
             return;
         }
+        FashionMnistData.runOrExit(() -> train(o));
+    }
+
+    static void train(Options o) {
+        FashionMnistData.ensure();
         Dataset train = FashionMnist.train(), test = FashionMnist.test();
         KilnConfig config = KilnConfig.builder().backend(o.backend()).precision(o.precision()).build();
         try (Kiln kiln = Kiln.open(config)) {

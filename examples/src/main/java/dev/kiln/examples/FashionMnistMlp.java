@@ -34,6 +34,11 @@ public final class FashionMnistMlp {
             System.err.println(e.getMessage());
             return;
         }
+        FashionMnistData.runOrExit(() -> train(o));
+    }
+
+    static void train(Options o) {
+        FashionMnistData.ensure();
         System.out.println("accelerator plugins:");
         for (ProviderInfo p : Kiln.providers()) System.out.println("  " + p);
 

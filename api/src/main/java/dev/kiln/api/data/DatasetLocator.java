@@ -22,10 +22,7 @@ record DatasetLocator(String name, String displayName, int numClasses, Path syst
             // typo and could train on a different copy than the user asked for.
             places.add(explicitDir);
         } else {
-            String root = env.get(ENV);
-            if (root != null && !root.isBlank()) places.add(Path.of(root).resolve(name));
-            if (home != null) places.add(home.resolve(".kiln").resolve("datasets").resolve(name));
-            if (systemDir != null) places.add(systemDir);
+            places.addAll(defaultPlaces(env, home));
         }
         StringBuilder report = new StringBuilder();
         if (explicitDir == null && (env.get(ENV) == null || env.get(ENV).isBlank())) {
@@ -42,6 +39,38 @@ record DatasetLocator(String name, String displayName, int numClasses, Path syst
         }
         throw new DatasetException(null, displayName + " " + split.name().toLowerCase() + " split not found. Looked in:"
                 + report + "\n" + howToGet);
+    }
+
+    /** The first default place that holds both splits, the one {@link #load} would read with no directory given. */
+    Path findComplete(Map<String, String> env, Path home) {
+        for (Path dir : defaultPlaces(env, home)) {
+            boolean all = true;
+            for (Split split : Split.values()) {
+                all &= find(dir, split.filePrefix() + "-images-idx3-ubyte") != null && find(dir, split.filePrefix() + "-labels-idx1-ubyte") != null;
+            }
+            if (all) return dir;
+        }
+        return null;
+    }
+
+    /**
+     * Where a download goes: {@code $KILN_DATASETS/<name>} when that is set (the user chose where
+     * datasets live), else {@code ~/.kiln/datasets/<name>}; both are searched before the system directory.
+     */
+    Path downloadDir(Map<String, String> env, Path home) {
+        String root = env.get(ENV);
+        if (root != null && !root.isBlank()) return Path.of(root).resolve(name);
+        if (home == null) throw new DatasetException(null, "cannot download " + displayName + ": neither " + ENV + " nor user.home is set");
+        return home.resolve(".kiln").resolve("datasets").resolve(name);
+    }
+
+    private List<Path> defaultPlaces(Map<String, String> env, Path home) {
+        List<Path> places = new ArrayList<>();
+        String root = env.get(ENV);
+        if (root != null && !root.isBlank()) places.add(Path.of(root).resolve(name));
+        if (home != null) places.add(home.resolve(".kiln").resolve("datasets").resolve(name));
+        if (systemDir != null) places.add(systemDir);
+        return places;
     }
 
     /** The file {@code base} or {@code base.gz} in {@code dir}, raw first, or null. */

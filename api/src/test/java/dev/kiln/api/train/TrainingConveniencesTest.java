@@ -2,7 +2,6 @@ package dev.kiln.api.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,7 +13,6 @@ import dev.kiln.api.data.Dataset;
 import dev.kiln.api.nn.Sequential;
 import dev.kiln.api.optim.Adam;
 import dev.kiln.api.optim.SGD;
-import dev.kiln.api.plot.PlotCallback;
 import dev.kiln.api.train.callbacks.CsvLogger;
 import dev.kiln.api.train.callbacks.EarlyStopping;
 import dev.kiln.api.train.callbacks.ModelCheckpoint;
@@ -31,12 +29,11 @@ class TrainingConveniencesTest {
 
     static Kiln open() { return Kiln.open(KilnConfig.builder().backend("javaref").seed(5).build()); }
 
-    @Test void validationSplitCallbacksCsvAndPlot() throws Exception {
-        Path best = dir.resolve("best.safetensors"), csv = dir.resolve("log.csv"), plot = dir.resolve("curves");
+    @Test void validationSplitCallbacksAndCsv() throws Exception {
+        Path best = dir.resolve("best.safetensors"), csv = dir.resolve("log.csv");
         ModelCheckpoint mc = ModelCheckpoint.best(best, Monitor.VAL_LOSS);
-        PlotCallback pc = new PlotCallback(plot, "blobs");
         try (Kiln kiln = open(); Trainer t = Trainer.builder(kiln, Blobs.model()).optimizer(new Adam(2e-2)).batchSize(16)
-                .validationSplit(0.25).callback(mc).callback(new CsvLogger(csv)).callback(pc).build()) {
+                .validationSplit(0.25).callback(mc).callback(new CsvLogger(csv)).build()) {
             History h = t.fit(data, 4);
             assertEquals(4, h.epochs().size());
             assertTrue(h.last().hasValidation());
@@ -50,15 +47,6 @@ class TrainingConveniencesTest {
         assertEquals(5, lines.size(), lines.toString());
         assertTrue(lines.get(4).startsWith("4,"), lines.get(4));
         assertEquals(8, lines.get(1).split(",", -1).length);
-
-        byte[] png = Files.readAllBytes(pc.png());
-        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, java.util.Arrays.copyOf(png, 4));
-        var img = javax.imageio.ImageIO.read(pc.png().toFile());
-        assertEquals(1200, img.getWidth());
-        String html = Files.readString(pc.html());
-        assertTrue(html.contains("src=\"data:image/png;base64,"), "the image is inlined");
-        assertFalse(html.contains("http://") || html.contains("https://") || html.contains("<script"), "self-contained");
-        assertTrue(html.contains("<td>4</td>"), "one table row per epoch");
     }
 
     @Test void earlyStoppingStopsAndRestoresTheBestWeights() {

@@ -1,38 +1,37 @@
-package dev.kiln.api.plot;
+package dev.kiln.plot;
 
 import dev.kiln.api.train.Callback;
 import dev.kiln.api.train.EpochLogs;
 import dev.kiln.api.train.History;
+import dev.kiln.api.train.Trainer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Redraws the training curves after every epoch, so a long run can be watched by reloading the
- * PNG or HTML: {@code <base>.png} and {@code <base>.html}.
+ * SVG or HTML in a browser: {@code <base>.svg} and {@code <base>.html}.
  */
 public final class PlotCallback implements Callback {
-    private final Path png, html;
+    private final Path svg, html;
     private final String title;
     private final List<EpochLogs> epochs = new ArrayList<>();
 
-    /** Writes {@code base + ".png"} and {@code base + ".html"}. */
+    /** Writes {@code base + ".svg"} and {@code base + ".html"}. */
     public PlotCallback(Path base, String title) {
-        this.png = base.resolveSibling(base.getFileName() + ".png");
+        this.svg = base.resolveSibling(base.getFileName() + ".svg");
         this.html = base.resolveSibling(base.getFileName() + ".html");
         this.title = title;
     }
 
-    public Path png() { return png; }
+    public Path svg() { return svg; }
 
     public Path html() { return html; }
 
-    @Override public void onTrainBegin(dev.kiln.api.train.Trainer trainer, int epochs) { this.epochs.clear(); }
+    @Override public void onTrainBegin(Trainer trainer, int epochs) { this.epochs.clear(); }
 
     @Override public void onEpochEnd(EpochLogs logs) {
         epochs.add(logs);
-        TrainingCurves.write(new History(epochs), title, png, html);
+        TrainingCurves.write(new History(epochs), title, svg, html);
     }
-
-    @Override public void onTrainEnd(History history) {}
 }
