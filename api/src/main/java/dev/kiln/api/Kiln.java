@@ -68,7 +68,7 @@ public final class Kiln implements AutoCloseable {
     public static List<ProviderInfo> providers() {
         List<ProviderInfo> out = new ArrayList<>();
         for (ProviderStatus s : Backends.discover()) {
-            out.add(new ProviderInfo(s.name(), s.priority(), s.available(), s.availability().reason()));
+            out.add(new ProviderInfo(s.name(), s.priority(), s.available(), s.availability().reason(), s.version(), s.location()));
         }
         return out;
     }

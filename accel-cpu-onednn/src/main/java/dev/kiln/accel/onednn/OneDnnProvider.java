@@ -11,6 +11,9 @@ public final class OneDnnProvider implements AcceleratorProvider {
 
     @Override public String name() { return "onednn"; }
 
+    /** The SPI this plugin was compiled against: javac inlines the constant here, see the interface. */
+    @Override public int spiVersion() { return SPI_VERSION; }
+
     @Override public int priority() { return 100; }
 
     @Override public Availability probe() {
