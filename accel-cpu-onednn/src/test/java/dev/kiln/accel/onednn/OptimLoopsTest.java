@@ -53,6 +53,28 @@ class OptimLoopsTest {
         }
     }
 
+    /** The branch-free flush against the comparison it replaces, around the threshold, at the extremes and at random. */
+    @Test void theArithmeticFlushIsTheComparison() {
+        List<Float> xs = new ArrayList<>(List.of(0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, Float.MAX_VALUE, -Float.MAX_VALUE,
+                Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1f, -1f, 1e-3f));
+        for (float t : new float[] {ScalarOptim.TINY, -ScalarOptim.TINY}) {
+            float x = t;
+            for (int i = 0; i < 1000; i++) x = Math.nextDown(x);
+            for (int i = 0; i < 2000; i++, x = Math.nextUp(x)) xs.add(x);
+        }
+        Random random = new Random(3);
+        for (int i = 0; i < 1_000_000; i++) xs.add(Float.intBitsToFloat(random.nextInt()));
+        for (float x : xs) {
+            if (Float.isNaN(x)) {
+                assertTrue(Float.isNaN(ScalarOptim.flushAbs(x)) && Float.isNaN(ScalarOptim.flush(x)));
+                continue;
+            }
+            float abs = Math.abs(x) < ScalarOptim.TINY ? 0f : x, plain = x < ScalarOptim.TINY ? 0f : x;
+            if (Float.floatToRawIntBits(ScalarOptim.flushAbs(x)) != Float.floatToRawIntBits(abs)) throw new AssertionError("flushAbs(" + x + ")");
+            if (Float.floatToRawIntBits(ScalarOptim.flush(x)) != Float.floatToRawIntBits(plain)) throw new AssertionError("flush(" + x + ")");
+        }
+    }
+
     /** Runs a JVM with no flags at all, like a host application, on this test class path. */
     @Test void aJvmWithoutTheVectorModuleRunsTheScalarLoopsWithTheSameBits() throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
