@@ -64,7 +64,7 @@ public final class Kiln implements AutoCloseable {
         return new Kiln(chosen.name(), acc, config, policy);
     }
 
-    /** Every accelerator plugin on the class path with its availability and the reason. */
+    /** Every accelerator plugin on the class path or module path with its availability and the reason, its version and jar. */
     public static List<ProviderInfo> providers() {
         List<ProviderInfo> out = new ArrayList<>();
         for (ProviderStatus s : Backends.discover()) {

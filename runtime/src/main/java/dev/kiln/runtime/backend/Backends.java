@@ -2,9 +2,13 @@ package dev.kiln.runtime.backend;
 
 import dev.kiln.spi.AcceleratorProvider;
 import dev.kiln.spi.Availability;
+import java.io.IOException;
+import java.io.InputStream;
 import java.lang.System.Logger.Level;
+import java.lang.module.ModuleDescriptor;
 import java.net.URISyntaxException;
 import java.net.URL;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.CodeSource;
 import java.util.ArrayList;
@@ -14,6 +18,8 @@ import java.util.List;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.function.UnaryOperator;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
 
 /**
  * Finds accelerator providers with {@link ServiceLoader} and picks one: explicit choice, then the
@@ -104,14 +110,38 @@ public final class Backends {
         }
     }
 
-    /** The version in the plugin's module descriptor, else its jar manifest's Implementation-Version. */
+    /**
+     * The version in the plugin's module descriptor, else its manifest's Implementation-Version,
+     * else the version in the module-info.class of its jar or folder (on the class path the JVM
+     * ignores that file, but javac and Maven record the version there); null when none says.
+     */
     static String version(Class<?> c) {
         Module m = c.getModule();
-        if (m.isNamed() && m.getDescriptor() != null) {
-            var v = m.getDescriptor().rawVersion();
-            if (v.isPresent()) return v.get();
+        if (m.isNamed() && m.getDescriptor() != null && m.getDescriptor().rawVersion().isPresent()) {
+            return m.getDescriptor().rawVersion().get();
         }
-        return c.getPackage() == null ? null : c.getPackage().getImplementationVersion();
+        if (c.getPackage() != null && c.getPackage().getImplementationVersion() != null) return c.getPackage().getImplementationVersion();
+        CodeSource source = c.getProtectionDomain().getCodeSource();
+        if (source == null || source.getLocation() == null || !"file".equals(source.getLocation().getProtocol())) return null;
+        try {
+            Path root = Path.of(source.getLocation().toURI());
+            if (Files.isDirectory(root)) {
+                Path info = root.resolve("module-info.class");
+                if (!Files.isRegularFile(info)) return null;
+                try (InputStream in = Files.newInputStream(info)) {
+                    return ModuleDescriptor.read(in).rawVersion().orElse(null);
+                }
+            }
+            try (JarFile jar = new JarFile(root.toFile(), false, JarFile.OPEN_READ, Runtime.version())) {
+                JarEntry info = jar.getJarEntry("module-info.class"); // the versioned entry of a multi-release jar
+                if (info == null) return null;
+                try (InputStream in = jar.getInputStream(info)) {
+                    return ModuleDescriptor.read(in).rawVersion().orElse(null);
+                }
+            }
+        } catch (IOException | URISyntaxException | RuntimeException e) {
+            return null; // a version is a courtesy; never let it hide the plugin
+        }
     }
 
     /** Selects with the process's own system properties and environment. */
