@@ -9,8 +9,8 @@ package dev.kiln.spi;
 public interface AcceleratorProvider {
     /**
      * The version of this contract. The runtime refuses a provider whose {@link #spiVersion()}
-     * differs. 2: {@code spiVersion()} became abstract, so a plugin built against version 1 (which
-     * inherited it) no longer links.
+     * differs. 2: {@code spiVersion()} became abstract; a plugin built against version 1 inherited
+     * it and now throws {@code AbstractMethodError} when asked, which the runtime reports as version 1.
      */
     int SPI_VERSION = 2;
 
