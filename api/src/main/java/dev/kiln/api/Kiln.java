@@ -82,11 +82,11 @@ public final class Kiln implements AutoCloseable {
         return new Kiln(chosen.name(), acc, config, policy);
     }
 
-    /** Every accelerator plugin on the class path with its availability and the reason. */
+    /** Every accelerator plugin on the class path or module path with its availability and the reason, its version and jar. */
     public static List<ProviderInfo> providers() {
         List<ProviderInfo> out = new ArrayList<>();
         for (ProviderStatus s : Backends.discover()) {
-            out.add(new ProviderInfo(s.name(), s.priority(), s.available(), s.availability().reason()));
+            out.add(new ProviderInfo(s.name(), s.priority(), s.available(), s.availability().reason(), s.version(), s.location()));
         }
         return out;
     }

@@ -20,6 +20,7 @@ class BackendSelectionTest {
     private static final AcceleratorProvider MISSING = new AcceleratorProvider() {
         public String name() { return "quantum"; }
         public int priority() { return 1000; }
+        public int spiVersion() { return SPI_VERSION; }
         public Availability probe() { return Availability.unavailable("no quantum device attached"); }
         public Accelerator open(AcceleratorConfig c) { throw new AssertionError("must not be opened"); }
     };

@@ -7,8 +7,12 @@ package dev.kiln.spi;
  * belongs in {@link #probe()} and {@link #open}.
  */
 public interface AcceleratorProvider {
-    /** The SPI version this contract describes; the runtime refuses providers built for another. */
-    int SPI_VERSION = 1;
+    /**
+     * The version of this contract. The runtime refuses a provider whose {@link #spiVersion()}
+     * differs. 2: {@code spiVersion()} became abstract; a plugin built against version 1 inherited
+     * it and now throws {@code AbstractMethodError} when asked, which the runtime reports as version 1.
+     */
+    int SPI_VERSION = 2;
 
     /** Stable lower-case name users select the provider by: {@code onednn}, {@code cuda}. */
     String name();
@@ -22,5 +26,15 @@ public interface AcceleratorProvider {
     /** Opens the accelerator; the caller closes it. */
     Accelerator open(AcceleratorConfig config);
 
-    default int spiVersion() { return SPI_VERSION; }
+    /**
+     * The SPI version this plugin was compiled against. Implement it as
+     * {@code @Override public int spiVersion() { return SPI_VERSION; }}: {@code SPI_VERSION} is a
+     * compile-time constant ({@code static final int} initialised with a literal), which javac
+     * copies into the plugin's own class file instead of reading the field at run time (JLS
+     * 13.1), so the method keeps returning the version the plugin was built against when it
+     * is loaded by a runtime with a different SPI. A default method here would have been compiled
+     * into the SPI and would report whatever version the runtime has, so the check could never
+     * fail; that is why this method has no default.
+     */
+    int spiVersion();
 }

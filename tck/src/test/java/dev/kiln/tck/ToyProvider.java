@@ -11,6 +11,8 @@ record ToyProvider(ToyAccelerator.Variant variant) implements AcceleratorProvide
 
     @Override public int priority() { return 0; }
 
+    @Override public int spiVersion() { return SPI_VERSION; }
+
     @Override public Availability probe() { return Availability.available("pure Java, variant " + variant); }
 
     @Override public Accelerator open(AcceleratorConfig config) { return new ToyAccelerator(variant); }

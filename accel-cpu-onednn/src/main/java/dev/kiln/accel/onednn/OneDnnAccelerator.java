@@ -44,7 +44,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
         this.engine = new OneDnnEngine(config.threads());
         int threads = config.threads() > 0 ? config.threads() : OneDnnNative.defaultThreads();
         this.devices = List.of(new Device("cpu", 0,
-                "oneDNN " + OneDnnNative.version() + ", " + threads + " threads, " + OneDnnNative.effectiveIsa()));
+                "oneDNN " + OneDnnNative.version() + ", " + threads + " threads, " + OneDnnNative.effectiveIsa() + "; " + OptimLoops.description()));
     }
 
     @Override public String name() { return "onednn"; }

@@ -11,13 +11,16 @@ public final class OneDnnProvider implements AcceleratorProvider {
 
     @Override public String name() { return "onednn"; }
 
+    /** The SPI this plugin was compiled against: javac inlines the constant here, see the interface. */
+    @Override public int spiVersion() { return SPI_VERSION; }
+
     @Override public int priority() { return 100; }
 
     @Override public Availability probe() {
         try {
             OneDnnNative.load();
             return Availability.available("oneDNN " + OneDnnNative.version() + ", " + OneDnnNative.defaultThreads()
-                    + " threads, " + OneDnnNative.effectiveIsa());
+                    + " threads, " + OneDnnNative.effectiveIsa() + "; " + OptimLoops.description());
         } catch (Throwable t) {
             // A missing native library surfaces as a linkage error or an initializer failure; both mean "not here".
             Throwable cause = t instanceof ExceptionInInitializerError && t.getCause() != null ? t.getCause() : t;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.kiln.runtime.backend.Backends;
+import dev.kiln.runtime.backend.ProviderStatus;
 import dev.kiln.spi.AcceleratorConfig;
 import dev.kiln.spi.AcceleratorProvider;
 import dev.kiln.spi.Availability;
@@ -75,6 +77,16 @@ class OneDnnRegistrationTest {
             assertEquals("onednn", acc.name());
             assertEquals("cpu", acc.devices().getFirst().kind());
         }
+    }
+
+    /** What Kiln.providers() shows for the plugin: where it was loaded from and the version javac recorded in its module-info. */
+    @Test void discoveryReportsTheLocationAndVersionOfThePlugin() throws URISyntaxException {
+        ProviderStatus s = Backends.discover().stream().filter(p -> p.name().equals("onednn")).findFirst().orElseThrow();
+        assertTrue(s.available(), s.toString());
+        Path root = Path.of(OneDnnProvider.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        assertEquals(root.toString(), s.location());
+        assertNotNull(s.version(), "version from module-info.class");
+        assertTrue(s.version().matches("\\d+\\.\\d+.*"), s.version());
     }
 
     @Test void anExecutableFailsCleanlyAfterItsAcceleratorCloses() {

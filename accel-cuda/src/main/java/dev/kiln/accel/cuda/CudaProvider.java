@@ -15,6 +15,9 @@ public final class CudaProvider implements AcceleratorProvider {
     @Override public String name() { return "cuda"; }
 
     /** Above onednn (100): a GPU, when present and usable, is the better default. */
+    /** The SPI this plugin was compiled against: javac inlines the constant here, see the interface. */
+    @Override public int spiVersion() { return SPI_VERSION; }
+
     @Override public int priority() { return 200; }
 
     @Override public Availability probe() {

@@ -27,6 +27,8 @@ public final class JavaReferenceProvider implements AcceleratorProvider {
 
     @Override public int priority() { return 1; }
 
+    @Override public int spiVersion() { return SPI_VERSION; }
+
     @Override public Availability probe() { return Availability.available("pure-Java reference kernels (test plugin)"); }
 
     @Override public Accelerator open(AcceleratorConfig config) {

@@ -3,8 +3,18 @@ package dev.kiln.runtime.backend;
 import dev.kiln.spi.AcceleratorProvider;
 import dev.kiln.spi.Availability;
 
-/** One discovered provider and whether it can run here; {@code provider} is null when it failed to load. */
-public record ProviderStatus(String name, int priority, Availability availability, AcceleratorProvider provider) {
+/**
+ * One discovered provider and whether it can run here; {@code provider} is null when it failed to
+ * load or was built for another SPI version. {@code location} is the jar or folder the provider
+ * class came from and {@code version} the plugin's own version (module descriptor, else
+ * manifest); either is null when unknown.
+ */
+public record ProviderStatus(String name, int priority, Availability availability, AcceleratorProvider provider,
+                             String location, String version) {
+    public ProviderStatus(String name, int priority, Availability availability, AcceleratorProvider provider) {
+        this(name, priority, availability, provider, null, null);
+    }
+
     public boolean available() { return provider != null && availability.available(); }
 
     @Override public String toString() {
