@@ -71,11 +71,7 @@ final class FuzzRun {
     /** Runs {@code iterations} inputs through {@code parse}, reading them from {@code file}, and fails on any breach. */
     void run(int iterations, Path file, Generator generator, Parser parser) {
         long start = System.nanoTime();
-        ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "fuzz-" + name);
-            t.setDaemon(true); // a hung parse must not keep the test JVM alive
-            return t;
-        });
+        ExecutorService worker = newWorker();
         try {
             for (int i = 0; i < iterations && failures.size() < MAX_REPORTED; i++) {
                 long seed = BASE_SEED + i;
@@ -91,7 +87,7 @@ final class FuzzRun {
                     failure(seed, input, "no result after " + TIME_LIMIT_S + " s");
                     // The worker may be stuck for good; later inputs get a fresh one.
                     worker.shutdownNow();
-                    worker = Executors.newSingleThreadExecutor();
+                    worker = newWorker();
                 } catch (ExecutionException e) {
                     Throwable cause = e.getCause() instanceof Allocated a ? a.getCause() : e.getCause();
                     if (allowed.stream().anyMatch(c -> c.isInstance(cause))) {
@@ -117,7 +113,13 @@ final class FuzzRun {
                 + String.join("\n  ", failures));
     }
 
-    Map<String, Long> outcomes() { return outcomes; }
+    private ExecutorService newWorker() {
+        return Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "fuzz-" + name);
+            t.setDaemon(true); // a hung parse must not keep the test JVM alive
+            return t;
+        });
+    }
 
     private void overBudget(long seed, byte[] input, long allocated, String doing) {
         long most = budget.applyAsLong(input);

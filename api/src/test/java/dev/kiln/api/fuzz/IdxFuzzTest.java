@@ -51,7 +51,7 @@ class IdxFuzzTest {
             ByteBuffer h = ByteBuffer.wrap(in.readNBytes(16));
             int rank = h.remaining() >= 4 ? h.getInt() & 0xff : 0;
             claim = 1;
-            for (int i = 0; i < Math.min(rank, 3) && h.remaining() >= 4; i++) claim = Math.min(claim * Math.max(0, h.getInt()), 1L << 40);
+            for (int i = 0; i < Math.min(rank, 3) && h.remaining() >= 4; i++) claim = Math.min(claim, 1L << 31) * Math.max(0, h.getInt()); // saturates instead of wrapping
         } catch (IOException | RuntimeException e) {
             claim = 0; // a stream that does not open claims nothing
         }
