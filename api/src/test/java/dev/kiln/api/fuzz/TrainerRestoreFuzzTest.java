@@ -22,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link Trainer#restore} on mutations of a real training checkpoint (Adam state, loss scaling):
  * mostly metadata values a restore must range-check and tensors that must fit the model, besides
  * corrupt headers and bytes. Every input restores or is refused with a {@link CheckpointException}.
+ * 400 inputs each build; {@code -Pfuzz} runs 100000 ({@code docs/fuzzing.md}).
  */
 class TrainerRestoreFuzzTest {
     @TempDir Path dir;
