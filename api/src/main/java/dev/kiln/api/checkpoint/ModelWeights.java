@@ -41,7 +41,11 @@ public final class ModelWeights {
 
     /** Writes the parameters atomically to a safetensors file. */
     public static void save(Module model, Kiln kiln, Path path) {
-        new SafeTensorsFile(capture(model, kiln), Map.of("format", "kiln.weights", "format_version", "1")).write(path);
+        // Ordered, unlike Map.of, so that the same weights give the same bytes in every JVM.
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", "kiln.weights");
+        meta.put("format_version", "1");
+        new SafeTensorsFile(capture(model, kiln), meta).write(path);
     }
 
     /** Loads parameters saved by Kiln or PyTorch; see {@link #apply}. */

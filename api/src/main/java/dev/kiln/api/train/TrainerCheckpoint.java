@@ -177,6 +177,9 @@ final class TrainerCheckpoint {
         }
         double[] v = new double[LossScaler.STATE.size()];
         v[LossScaler.SCALE] = m.finite(SCALER_PREFIX + "scale", 0, true);
+        // The scale lives in a float32 scalar: 1e-320 would become 0 there, 1e39 infinity.
+        float asFloat = (float) v[LossScaler.SCALE];
+        if (!(asFloat > 0) || Float.isInfinite(asFloat)) throw m.fault(SCALER_PREFIX + "scale", "must be a positive finite float32, got " + v[LossScaler.SCALE]);
         v[LossScaler.GOOD_STEPS] = m.count(SCALER_PREFIX + "good_steps");
         v[LossScaler.SKIPPED_STEPS] = m.count(SCALER_PREFIX + "skipped_steps");
         if (v[LossScaler.SKIPPED_STEPS] > step) throw m.fault(SCALER_PREFIX + "skipped_steps", "is " + v[LossScaler.SKIPPED_STEPS] + ", more than the " + step + " steps taken");

@@ -121,6 +121,8 @@ class TrainerRestoreValidationTest {
                 {"scaler.scale", "-65536", "metadata \"scaler.scale\" must be finite and > 0.0"},
                 {"scaler.scale", "NaN", "metadata \"scaler.scale\" must be finite and > 0.0, got NaN"},
                 {"scaler.scale", "Infinity", "metadata \"scaler.scale\" must be finite"},
+                {"scaler.scale", "1e-320", "metadata \"scaler.scale\" must be a positive finite float32, got 1.0E-320"},
+                {"scaler.scale", "1e39", "metadata \"scaler.scale\" must be a positive finite float32, got 1.0E39"},
                 {"scaler.good_steps", "-1.0", "metadata \"scaler.good_steps\" must be finite and >= 0.0, got -1.0"},
                 {"scaler.good_steps", "2.5", "metadata \"scaler.good_steps\" must be a whole number, got 2.5"},
                 {"scaler.skipped_steps", "7.0", "metadata \"scaler.skipped_steps\" is 7.0, more than the 6 steps taken"},
