@@ -167,6 +167,10 @@ public final class Trainer implements AutoCloseable {
         callbacks.forEach(c -> c.onTrainBegin(this, epochs));
         for (int epoch = epochsDone + 1; epoch <= epochs && !stopRequested; epoch++) {
             int steps = loader.batchesPerEpoch();
+            if (batchesDone > steps) {
+                throw new IllegalArgumentException("fit: the restored run stopped after batch " + batchesDone + " of epoch " + epoch
+                        + ", but this training set has only " + steps + " batches of " + batchSize + " per epoch; resume with the data the run was saved with");
+            }
             for (Callback c : callbacks) c.onEpochBegin(epoch, epochs, steps);
             long start = System.nanoTime();
             int skip = batchesDone;
@@ -211,6 +215,10 @@ public final class Trainer implements AutoCloseable {
         CompiledStep cs = trainSteps.computeIfAbsent(batch.size(), n -> compile(batch, true));
         checkLabels(batch, cs, "training batch " + (batchesDone + 1) + " of epoch " + epoch);
         double lr = optimizer.learningRateAt(step);
+        // The step takes the rate as a float32 scalar: a rate that is not a finite, non-negative float would train to NaN.
+        if (!(lr >= 0) || !Float.isFinite((float) lr)) {
+            throw new IllegalArgumentException("fit: the learning rate at step " + (step + 1) + " is " + lr + "; it must be finite, >= 0 and within float range");
+        }
         StepEvent ev = new StepEvent();
         ev.begin();
         CompiledStep.Result r = cs.run(batch.features(), batch.labels(), lr, step + 1, optimizerState);

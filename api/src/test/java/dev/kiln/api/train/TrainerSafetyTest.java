@@ -186,6 +186,37 @@ class TrainerSafetyTest {
         }
     }
 
+    @Test void aLearningRateOutsideFloatRangeIsRefusedBeforeTheStep() {
+        try (Kiln kiln = open(); Trainer t = Trainer.builder(kiln, Sequential.of(new Linear(Blobs.FEATURES, Blobs.CLASSES)))
+                .optimizer(new Adam(1e300)).batchSize(16).build()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.fit(Blobs.dataset(64, 1), 1));
+            assertTrue(e.getMessage().contains("learning rate at step 1 is 1.0E300"), e.getMessage());
+            assertEquals(0, t.steps());
+        }
+    }
+
+    @Test void aRestoredPositionPastTheDatasetsBatchesIsRefused(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        java.nio.file.Path ckpt = dir.resolve("mid.safetensors");
+        try (Kiln kiln = open()) {
+            Trainer[] self = new Trainer[1];
+            try (Trainer t = Trainer.builder(kiln, Sequential.of(new Linear(Blobs.FEATURES, Blobs.CLASSES))).optimizer(new Adam(1e-2)).batchSize(16)
+                    .callback(new Callback() {
+                        @Override public void onBatchEnd(int step, int steps, double l, double a, long n, double s) {
+                            if (step == 10) self[0].save(ckpt);
+                        }
+                    }).build()) {
+                self[0] = t;
+                t.fit(Blobs.dataset(256, 1), 1);
+            }
+            try (Trainer t = Trainer.builder(kiln, Sequential.of(new Linear(Blobs.FEATURES, Blobs.CLASSES))).optimizer(new Adam(1e-2)).batchSize(16).build()) {
+                t.restore(ckpt);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.fit(Blobs.dataset(64, 1), 1));
+                assertTrue(e.getMessage().contains("stopped after batch 10 of epoch 1") && e.getMessage().contains("only 4 batches"), e.getMessage());
+                assertEquals(10, t.steps(), "nothing trained");
+            }
+        }
+    }
+
     @Test void labelsOutsideTheModelsClassesAreRefusedInTrainingAndEvaluation() {
         try (Kiln kiln = open(); Trainer t = trainer(kiln)) {
             // Every batch holds a label 7 where the data had 3: the 4-class model cannot output it.
