@@ -43,7 +43,8 @@ public final class Parameter {
 
     private final Shape shape;
     private final Initializer init;
-    private Tensor value;
+    /** Read without a lock on the hot path (every training step reads it); written under the parameter's monitor. */
+    private volatile Tensor value;
 
     /** @throws IllegalArgumentException when {@code shape} has more than {@link #MAX_ELEMENTS} elements */
     public Parameter(Shape shape, Initializer init) {
@@ -76,6 +77,13 @@ public final class Parameter {
 
     /** The current value on {@code kiln}, initialised (or copied from another Kiln) on first use. */
     public Tensor value(Kiln kiln) {
+        Tensor v = value;
+        if (v != null && v.kiln() == kiln) return v;
+        return materialise(kiln);
+    }
+
+    /** Initialises once even when several threads ask at once: each would otherwise draw its own initial values. */
+    private synchronized Tensor materialise(Kiln kiln) {
         if (value != null && value.kiln() == kiln) return value;
         float[] data;
         if (value != null) {
@@ -92,7 +100,7 @@ public final class Parameter {
     public Tensor current() { return value; }
 
     /** Makes {@code t} the new value (an optimizer step); frees the old value. */
-    public void assign(Tensor t) {
+    public synchronized void assign(Tensor t) {
         if (!t.shape().equals(shape)) throw new IllegalArgumentException("parameter " + shape + " cannot take a value of shape " + t.shape());
         if (t.isSymbolic()) throw new IllegalArgumentException("cannot assign a traced tensor to a parameter");
         Tensor old = value;
@@ -101,7 +109,7 @@ public final class Parameter {
     }
 
     /** Replaces the values from host data (checkpoint loading, copying weights). */
-    public void set(Kiln kiln, float[] data) {
+    public synchronized void set(Kiln kiln, float[] data) {
         if (data.length != shape.size()) throw new IllegalArgumentException("parameter " + shape + " cannot take " + data.length + " values");
         value = kiln.tensor(data, shape.dims());
     }
