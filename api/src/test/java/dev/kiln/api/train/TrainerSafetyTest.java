@@ -48,17 +48,22 @@ class TrainerSafetyTest {
         };
     }
 
+    /** Blobs whose first example is read only once {@code release} opens, after counting down {@code inFit}: a fit held mid-run. */
+    static Dataset heldOpen(CountDownLatch inFit, CountDownLatch release) {
+        return hooked(() -> {
+            inFit.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, y -> y);
+    }
+
     @Test void aSecondLoopOnARunningTrainerFailsFast() throws Exception {
         try (Kiln kiln = open(); Trainer t = trainer(kiln)) {
             CountDownLatch inFit = new CountDownLatch(1), release = new CountDownLatch(1);
-            Dataset slow = hooked(() -> {
-                inFit.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, y -> y);
+            Dataset slow = heldOpen(inFit, release);
             AtomicReference<Throwable> failure = new AtomicReference<>();
             Thread first = Thread.ofPlatform().name("first-fit").start(() -> {
                 try {
@@ -83,14 +88,7 @@ class TrainerSafetyTest {
         try (Kiln kiln = open()) {
             var model = Sequential.of(new Linear(Blobs.FEATURES, Blobs.CLASSES));
             CountDownLatch inFit = new CountDownLatch(1), release = new CountDownLatch(1);
-            Dataset slow = hooked(() -> {
-                inFit.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, y -> y);
+            Dataset slow = heldOpen(inFit, release);
             try (Trainer a = Trainer.builder(kiln, model).optimizer(new Adam(1e-2)).batchSize(16).build();
                  Trainer b = Trainer.builder(kiln, model).optimizer(new Adam(1e-2)).batchSize(16).build()) {
                 Thread first = Thread.ofPlatform().start(() -> a.fit(slow, 1));
