@@ -90,7 +90,7 @@ public final class StoreClient implements AutoCloseable {
     }
 
     public synchronized void set(String key, byte[] value) {
-        byte[] k = keyBytes(prefix + key);
+        byte[] k = wireKey(key);
         int size = 1 + 2 + k.length + 4 + value.length;
         if (size > options.maxFrameBytes())
             throw new IllegalArgumentException("value of key '" + key + "' is " + value.length + " bytes; a frame may hold "
@@ -104,7 +104,7 @@ public final class StoreClient implements AutoCloseable {
 
     /** The value of {@code key}, waiting until another rank sets it or {@code timeout} passes. */
     public synchronized byte[] get(String key, Duration timeout) {
-        byte[] k = keyBytes(prefix + key);
+        byte[] k = wireKey(key);
         long millis = Math.max(0, timeout.toMillis());
         ByteBuffer b = ByteBuffer.allocate(1 + 2 + k.length + 8).put(GET);
         putKey(b, k);
@@ -128,7 +128,7 @@ public final class StoreClient implements AutoCloseable {
 
     /** Adds {@code delta} to the counter {@code key} (absent counts as 0) and returns the sum, atomically. */
     public synchronized long add(String key, long delta) {
-        byte[] k = keyBytes(prefix + key);
+        byte[] k = wireKey(key);
         ByteBuffer b = ByteBuffer.allocate(1 + 2 + k.length + 8).put(ADD);
         putKey(b, k);
         b.putLong(delta);
@@ -204,6 +204,11 @@ public final class StoreClient implements AutoCloseable {
         broken = "lost the rendezvous store at " + where + " while " + what + ": " + reason;
         closeQuietly(socket);
         return new RendezvousException(broken + " (rank 0 may have exited)", e);
+    }
+
+    private byte[] wireKey(String key) {
+        if (key.isEmpty()) throw new IllegalArgumentException("a store key must not be empty");
+        return keyBytes(prefix + key);
     }
 
     private static String message(ByteBuffer r) {
