@@ -80,7 +80,11 @@ public final class StoreServer implements AutoCloseable {
             DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream()));
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(s.getOutputStream()));
             ByteBuffer frame;
+            boolean greeted = false;
             while (!closed && (frame = readFrame(in, options.maxFrameBytes())) != null) {
+                // Only a peer that proved it speaks this protocol may touch the table.
+                if (!greeted && frame.get(0) != HELLO) throw new ProtocolException("first frame is not a hello");
+                greeted = true;
                 handle(frame, out);
                 out.flush();
             }

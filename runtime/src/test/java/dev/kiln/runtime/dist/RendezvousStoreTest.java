@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -202,16 +201,23 @@ class RendezvousStoreTest {
                 frame(0),                                               // empty frame
                 concat(frame(3), new byte[] {99, 0, 0}),                // unknown opcode
                 concat(frame(4), new byte[] {StoreProtocol.SET, 0, 9, 'a'}), // key longer than the frame
-                concat(frame(6), new byte[] {StoreProtocol.HELLO, 1, 2, 3, 4, 1}), // not Kiln's magic
+                concat(frame(6), new byte[] {StoreProtocol.HELLO, 1, 2, 3, 4, 1}), // a second hello, not Kiln's magic
                 concat(frame(6), new byte[] {StoreProtocol.ADD, 0, 1, 'k', 0, 0}), // delta cut short
                 concat(frame(100), new byte[] {StoreProtocol.SET}));    // stream ends inside the frame
+        byte[] hello = concat(frame(6), new byte[] {StoreProtocol.HELLO, 0x4B, 0x49, 0x4C, 0x4E, StoreProtocol.VERSION});
+        byte[] setWithoutHello = concat(frame(8), new byte[] {StoreProtocol.SET, 0, 1, 'k', 0, 0, 0, 0});
+        try (Socket raw = new Socket(LOOPBACK, port)) {
+            raw.setSoTimeout(5_000);
+            raw.getOutputStream().write(setWithoutHello);
+            raw.shutdownOutput();
+            assertEquals(0, raw.getInputStream().readAllBytes().length, "a request before the hello was answered");
+        }
         for (byte[] b : bad) {
             try (Socket raw = new Socket(LOOPBACK, port)) {
                 raw.setSoTimeout(5_000);
-                raw.getOutputStream().write(b);
+                raw.getOutputStream().write(concat(hello, b)); // past the hello, so the frame's own fault is what closes
                 raw.shutdownOutput();
-                InputStream in = raw.getInputStream();
-                assertEquals(-1, in.read(), "the server answered a malformed frame instead of closing");
+                assertEquals(5, raw.getInputStream().readAllBytes().length, "the server answered a malformed frame instead of closing");
             }
         }
         assertArrayEquals(new byte[] {1}, s.get("alive", Duration.ofSeconds(1)), "the server survived");
