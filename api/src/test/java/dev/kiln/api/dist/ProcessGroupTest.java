@@ -118,6 +118,13 @@ class ProcessGroupTest {
         }
     }
 
+    @Test void kilnConfigRecordsTheGroup() {
+        assertNull(dev.kiln.api.KilnConfig.defaults().processGroup());
+        try (ProcessGroup g = ProcessGroup.builder().environment(Map.of()).build()) {
+            assertSame(g, dev.kiln.api.KilnConfig.builder().processGroup(g).build().processGroup());
+        }
+    }
+
     /** The api wraps the runtime: no runtime type in any public signature. */
     @Test void noRuntimeTypeLeaksThroughThePublicApi() {
         for (Class<?> c : List.of(ProcessGroup.class, ProcessGroup.Builder.class, ProcessGroupException.class, ProcessGroupTimeoutException.class)) {
