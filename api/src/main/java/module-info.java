@@ -4,6 +4,7 @@ module dev.kiln.api {
     requires dev.kiln.runtime;
     exports dev.kiln.api;
     exports dev.kiln.api.data;
+    exports dev.kiln.api.dist;
     exports dev.kiln.api.loss;
     exports dev.kiln.api.nn;
     exports dev.kiln.api.optim;

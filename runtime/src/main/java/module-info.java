@@ -5,5 +5,6 @@ module dev.kiln.runtime {
     exports dev.kiln.runtime.backend to dev.kiln.api;
     exports dev.kiln.runtime.exec to dev.kiln.api;
     exports dev.kiln.runtime.trace to dev.kiln.api;
+    exports dev.kiln.runtime.dist to dev.kiln.api, dev.kiln.tck;
     uses dev.kiln.spi.AcceleratorProvider;
 }

@@ -1,12 +1,15 @@
 package dev.kiln.api;
 
+import dev.kiln.api.dist.ProcessGroup;
 import dev.kiln.core.PrecisionPolicy;
 
 /**
  * How to open a {@link Kiln}. {@code backend == null} means: the {@code kiln.backend} system
  * property, else the {@code KILN_BACKEND} environment variable, else the best available plugin.
+ * {@code processGroup == null} means a single process; a group is only recorded so far: nothing
+ * in training reads it yet.
  */
-public record KilnConfig(String backend, int threads, boolean fusion, long seed, Precision precision) {
+public record KilnConfig(String backend, int threads, boolean fusion, long seed, Precision precision, ProcessGroup processGroup) {
 
     public static Builder builder() { return new Builder(); }
 
@@ -18,6 +21,7 @@ public record KilnConfig(String backend, int threads, boolean fusion, long seed,
         private boolean fusion = !"false".equalsIgnoreCase(System.getProperty("kiln.fusion"));
         private long seed = 42;
         private Precision precision = Precision.fp32();
+        private ProcessGroup processGroup;
 
         /** Accelerator plugin by name: {@code onednn}, {@code cuda}. */
         public Builder backend(String name) { this.backend = name; return this; }
@@ -36,6 +40,9 @@ public record KilnConfig(String backend, int threads, boolean fusion, long seed,
 
         public Builder precision(PrecisionPolicy p) { return precision(Precision.of(p)); }
 
-        public KilnConfig build() { return new KilnConfig(backend, threads, fusion, seed, precision); }
+        /** The job this Kiln is one rank of; the caller keeps owning (and closes) the group. */
+        public Builder processGroup(ProcessGroup group) { this.processGroup = group; return this; }
+
+        public KilnConfig build() { return new KilnConfig(backend, threads, fusion, seed, precision, processGroup); }
     }
 }

@@ -1,5 +1,6 @@
 package dev.kiln.api.data;
 
+import dev.kiln.api.dist.ProcessGroup;
 import dev.kiln.core.Shape;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
@@ -14,6 +15,14 @@ import java.util.SplittableRandom;
  * <p>By default every batch gets fresh arrays, which is always safe. With {@code reuseBuffers}
  * one pair of arrays is refilled for every batch of an epoch, so a batch is only valid until
  * the next {@code next()} — the training loop's usual pattern, and no garbage per step.
+ *
+ * <p>Sharded ({@link Builder#shard}, {@link Builder#distributed}) as PyTorch's
+ * {@code DistributedSampler}: every rank draws the same permutation of epoch {@code e} and takes
+ * positions {@code rank, rank + world, ...} of it. Without {@code dropLast} the permutation is
+ * first padded by repeating it from the start to {@code world * ceil(N / world)}, so every rank
+ * sees {@code ceil(N / world)} examples (a few twice); with {@code dropLast} it is cut to
+ * {@code world * floor(N / world)} and each rank's last partial batch is dropped too. Either way
+ * every rank runs the same number of batches, which a collective per step needs.
  * Not thread-safe.
  */
 public final class DataLoader implements Iterable<Batch> {
@@ -23,6 +32,8 @@ public final class DataLoader implements Iterable<Batch> {
     private final boolean dropLast;
     private final boolean reuseBuffers;
     private final long seed;
+    private final int rank;
+    private final int worldSize;
     private int nextEpoch;
 
     private DataLoader(Builder b) {
@@ -32,6 +43,8 @@ public final class DataLoader implements Iterable<Batch> {
         this.dropLast = b.dropLast;
         this.reuseBuffers = b.reuseBuffers;
         this.seed = b.seed;
+        this.rank = b.rank;
+        this.worldSize = b.worldSize;
     }
 
     /** Shuffling, keeping the last partial batch, fresh arrays per batch, seed 0. */
@@ -43,14 +56,26 @@ public final class DataLoader implements Iterable<Batch> {
 
     public int batchSize() { return batchSize; }
 
-    /** Batches per epoch: {@code floor} of size/batch with {@code dropLast}, else {@code ceil}. */
+    /** This loader's shard: 0 unless sharded. */
+    public int rank() { return rank; }
+
+    /** How many shards the dataset is split into: 1 unless sharded. */
+    public int worldSize() { return worldSize; }
+
+    /** Batches per epoch: {@code floor} of examples/batch with {@code dropLast}, else {@code ceil}. */
     public int batchesPerEpoch() {
-        int n = dataset.size();
+        int n = shardSize();
         return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
     }
 
-    /** Examples seen per epoch (fewer than the dataset when {@code dropLast} drops a remainder). */
-    public int examplesPerEpoch() { return dropLast ? batchesPerEpoch() * batchSize : dataset.size(); }
+    /** Examples seen per epoch (fewer than the shard when {@code dropLast} drops a remainder). */
+    public int examplesPerEpoch() { return dropLast ? batchesPerEpoch() * batchSize : shardSize(); }
+
+    /** Examples in this rank's part of an epoch's permutation, padding included. */
+    private int shardSize() {
+        int n = dataset.size();
+        return dropLast ? n / worldSize : (int) ((n + (long) worldSize - 1) / worldSize);
+    }
 
     /** The next epoch: the first call gives epoch 0, the second epoch 1, and so on. */
     @Override public Iterator<Batch> iterator() { return epoch(nextEpoch++).iterator(); }
@@ -61,8 +86,18 @@ public final class DataLoader implements Iterable<Batch> {
         return () -> new BatchIterator(order);
     }
 
-    /** The order in which epoch {@code e} visits the examples. */
+    /** The order in which epoch {@code e} visits the examples: this rank's part when sharded. */
     public int[] order(int e) {
+        int[] all = fullOrder(e);
+        if (worldSize == 1) return all;
+        int[] mine = new int[shardSize()];
+        // Position j of the padded permutation is all[j % n]: padding repeats it from the start.
+        for (int i = 0; i < mine.length; i++) mine[i] = all[(int) ((rank + (long) i * worldSize) % all.length)];
+        return mine;
+    }
+
+    /** The whole dataset's order in epoch {@code e}, the same on every rank. */
+    private int[] fullOrder(int e) {
         if (!shuffle) {
             int[] id = new int[dataset.size()];
             for (int i = 0; i < id.length; i++) id[i] = i;
@@ -134,6 +169,8 @@ public final class DataLoader implements Iterable<Batch> {
         private boolean dropLast;
         private boolean reuseBuffers;
         private long seed;
+        private int rank;
+        private int worldSize = 1;
 
         private Builder(Dataset dataset, int batchSize) {
             this.dataset = Objects.requireNonNull(dataset, "dataset");
@@ -150,8 +187,20 @@ public final class DataLoader implements Iterable<Batch> {
         /** Refill one pair of arrays for every batch instead of allocating (default false). */
         public Builder reuseBuffers(boolean reuse) { this.reuseBuffers = reuse; return this; }
 
-        /** Seed of the per-epoch shuffles (default 0). */
+        /** Seed of the per-epoch shuffles (default 0); every rank of a sharded loader needs the same. */
         public Builder seed(long seed) { this.seed = seed; return this; }
+
+        /** Visit only shard {@code rank} of {@code worldSize} of every epoch (see the class comment). */
+        public Builder shard(int rank, int worldSize) {
+            if (worldSize < 1) throw new IllegalArgumentException("worldSize must be >= 1, got " + worldSize);
+            if (rank < 0 || rank >= worldSize) throw new IllegalArgumentException("rank " + rank + " is outside [0, " + worldSize + ")");
+            this.rank = rank;
+            this.worldSize = worldSize;
+            return this;
+        }
+
+        /** {@code shard(group.rank(), group.worldSize())}. */
+        public Builder distributed(ProcessGroup group) { return shard(group.rank(), group.worldSize()); }
 
         public DataLoader build() { return new DataLoader(this); }
     }
