@@ -39,9 +39,13 @@ record MpiHandles(MemoryLayout layout, Object commWorld, Object bytes, Object f3
                     library.symbol("ompi_mpi_comm_world"), library.symbol("ompi_mpi_byte"), library.symbol("ompi_mpi_float"),
                     library.symbol("ompi_mpi_double"), library.symbol("ompi_mpi_op_sum"), library.symbol("ompi_mpi_errors_return"),
                     MemorySegment.ofAddress(1));
-            case MPICH -> new MpiHandles(ValueLayout.JAVA_INT,
-                    MPICH_COMM_WORLD, MPICH_BYTE, MPICH_FLOAT, MPICH_DOUBLE, MPICH_SUM, MPICH_ERRORS_RETURN,
-                    MemorySegment.ofAddress(-1L));
+            case MPICH -> mpich();
         };
+    }
+
+    /** MPICH's table needs no library: its handles are compile-time constants. */
+    static MpiHandles mpich() {
+        return new MpiHandles(ValueLayout.JAVA_INT, MPICH_COMM_WORLD, MPICH_BYTE, MPICH_FLOAT, MPICH_DOUBLE, MPICH_SUM,
+                MPICH_ERRORS_RETURN, MemorySegment.ofAddress(-1L));
     }
 }
