@@ -10,6 +10,7 @@ import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * An MPI library opened with {@code dlopen} and identified, without initialising MPI: finding one
@@ -48,6 +49,9 @@ final class MpiLibrary {
     private static final class Default {
         static final Search SEARCH = search(System.getenv(ENV));
     }
+
+    /** The first dotted number, with a pre-release tag such as "rc12". */
+    private static final Pattern VERSION = Pattern.compile("(\\d+\\.\\d+(?:\\.\\d+)?(?:[a-z]+\\d*)?)");
 
     private final String name;
     private final SymbolLookup lookup;
@@ -114,9 +118,10 @@ final class MpiLibrary {
 
     /** "Open MPI v4.1.4, package: Debian ..." becomes "4.1.4"; MPICH's "MPICH Version:\t4.0.2\n..." likewise. */
     static String shortVersion(String libraryVersion) {
-        var m = java.util.regex.Pattern.compile("(\\d+\\.\\d+(?:\\.\\d+)?(?:[a-z]+\\d*)?)").matcher(libraryVersion);
+        var m = VERSION.matcher(libraryVersion);
         return m.find() ? m.group(1) : libraryVersion;
     }
+
 
     private static String firstLine(String s) {
         int nl = s.indexOf('\n');

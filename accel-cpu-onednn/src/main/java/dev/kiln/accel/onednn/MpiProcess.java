@@ -52,8 +52,8 @@ final class MpiProcess {
                     + "; Kiln needs MPI_THREAD_SERIALIZED (2) or MPI_THREAD_MULTIPLE (3)"
                     + (ours ? "" : " (the application initialised MPI: ask for MPI_THREAD_MULTIPLE in MPI_Init_thread)"));
         }
-        // Errors on the world communicator (world rank and size queries) come back too, instead of aborting the job.
-        binding.returnErrors(binding.handles().commWorld());
+        // Errors of Kiln's world queries come back instead of aborting; an application's own world keeps its handler.
+        if (ours) binding.returnErrors(binding.handles().commWorld());
         return process;
     }
 
