@@ -4,7 +4,8 @@ package dev.kiln.spi;
  * Collective operations over a process group, one rank per device, on an accelerator's buffers.
  * Calls are enqueued in order with the accelerator's other work (a GPU plugin does not wait for
  * them on the host), so they can overlap with compute; every rank must make the same calls in the
- * same order. Sums are the only reduction: data-parallel training needs no other.
+ * same order. Sums are the only reduction, plain or divided by the group size: data-parallel
+ * training needs no other.
  */
 public interface Collectives extends AutoCloseable {
     /** This process's rank, {@code 0 <= rank < size}. */
@@ -15,6 +16,15 @@ public interface Collectives extends AutoCloseable {
 
     /** {@code out = sum over ranks of in}; both of one type. */
     void allReduce(Buffer in, Buffer out);
+
+    /**
+     * {@code out = (sum over ranks of in) / size()}, the mean gradient of data-parallel training;
+     * both of one type. A default method so that plugins built before it stay valid: they throw
+     * {@link UnsupportedOperationException}, and a caller can {@link #allReduce} and divide instead.
+     */
+    default void allReduceAverage(Buffer in, Buffer out) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no averaging all-reduce; allReduce and divide by size()");
+    }
 
     /** {@code out = in of rank root}; both of one type. */
     void broadcast(Buffer in, Buffer out, int root);

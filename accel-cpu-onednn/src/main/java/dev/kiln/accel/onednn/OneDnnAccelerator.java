@@ -6,7 +6,9 @@ import dev.kiln.core.Device;
 import dev.kiln.core.PrecisionPolicy;
 import dev.kiln.core.Shape;
 import dev.kiln.spi.AcceleratorConfig;
+import dev.kiln.spi.Buffer;
 import dev.kiln.spi.Capabilities;
+import dev.kiln.spi.Collectives;
 import dev.kiln.spi.CompileOptions;
 import dev.kiln.spi.Executable;
 import dev.kiln.spi.Kernel;
@@ -20,6 +22,7 @@ import dev.kiln.spi.ir.Primitive.BinaryFn;
 import dev.kiln.spi.ir.TensorType;
 import dev.kiln.spi.ir.Value;
 import dev.kiln.spi.ir.Window2d;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Set;
 
@@ -34,7 +37,8 @@ final class OneDnnAccelerator extends KernelAccelerator {
             Set.of(Composite.Linear.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.MaxPool2d.class, Composite.AvgPool2d.class,
                     Composite.SoftmaxCrossEntropy.class, Composite.SoftmaxCrossEntropyGrad.class, Composite.SgdUpdate.class, Composite.AdamUpdate.class),
             CpuFeatures.precisions(),
-            false);
+            // True when an MPI library loads; MPI itself is initialised only when collectives are asked for.
+            MpiLibrary.process() instanceof MpiLibrary.Found);
 
     private final OneDnnEngine engine;
     private final List<Device> devices;
@@ -54,9 +58,32 @@ final class OneDnnAccelerator extends KernelAccelerator {
     @Override public Capabilities capabilities() { return CAPABILITIES; }
 
     @Override public Executable compile(Graph graph, CompileOptions options) {
-        if (engine.isClosed()) throw new IllegalStateException("onednn accelerator is closed");
+        ensureOpen();
         return super.compile(graph, options);
     }
+
+    void ensureOpen() {
+        if (engine.isClosed()) throw new IllegalStateException("onednn accelerator is closed");
+    }
+
+    /**
+     * Collectives over MPI's world (see {@link MpiCollectives}): the process must have been started
+     * by an MPI launcher as {@code rank} of {@code size}. {@code groupId} is ignored, the launcher
+     * having made the group; it may be null.
+     */
+    @Override public Collectives collectives(int rank, int size, byte[] groupId) {
+        ensureOpen();
+        return MpiCollectives.join(this, rank, size);
+    }
+
+    /** MPI needs no rendezvous token (the launcher joins the ranks): an empty one, for callers written for NCCL. */
+    @Override public byte[] newCollectiveGroupId() {
+        MpiLibrary.require();
+        return new byte[0];
+    }
+
+    /** The host memory behind a buffer of this accelerator. */
+    static MemorySegment segment(Buffer b) { return host(b).segment(); }
 
     @Override protected Kernel kernel(Node node, CompileOptions options) {
         String what = node.describe();

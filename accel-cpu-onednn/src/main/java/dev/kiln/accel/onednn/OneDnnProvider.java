@@ -20,7 +20,7 @@ public final class OneDnnProvider implements AcceleratorProvider {
         try {
             OneDnnNative.load();
             return Availability.available("oneDNN " + OneDnnNative.version() + ", " + OneDnnNative.defaultThreads()
-                    + " threads, " + OneDnnNative.effectiveIsa() + "; " + OptimLoops.description());
+                    + " threads, " + OneDnnNative.effectiveIsa() + "; " + OptimLoops.description() + "; " + MpiLibrary.describeProcess());
         } catch (Throwable t) {
             // A missing native library surfaces as a linkage error or an initializer failure; both mean "not here".
             Throwable cause = t instanceof ExceptionInInitializerError && t.getCause() != null ? t.getCause() : t;

@@ -25,7 +25,7 @@ class OptimLoopsTest {
     @Test void theseTestsHaveTheVectorApiAndUseIt() {
         assertTrue(OptimLoops.vectorApiMissing().isEmpty(), "surefire runs with --add-modules jdk.incubator.vector (kiln.test.jvm)");
         assertTrue(OptimLoops.description().startsWith("optimizer loops Vector API ("), OptimLoops.description());
-        assertTrue(new OneDnnProvider().probe().reason().endsWith(OptimLoops.description()), new OneDnnProvider().probe().reason());
+        assertTrue(new OneDnnProvider().probe().reason().contains("; " + OptimLoops.description() + ";"), new OneDnnProvider().probe().reason());
     }
 
     @Test void adamLoopsAgreeBitForBit() {
