@@ -99,25 +99,18 @@ public final class StoreClient implements AutoCloseable {
         putKey(b, k);
         putValue(b, value);
         ByteBuffer r = call(b.flip(), "setting key '" + key + "'");
-        expectStatus(r, "setting key '" + key + "'");
+        expectStatus(r, "setting key '" + key + "'", false);
     }
 
     /** The value of {@code key}, waiting until another rank sets it or {@code timeout} passes. */
     public synchronized byte[] get(String key, Duration timeout) {
-        byte[] k = wireKey(key);
-        long millis = Math.max(0, timeout.toMillis());
-        ByteBuffer b = ByteBuffer.allocate(1 + 2 + k.length + 8).put(GET);
-        putKey(b, k);
-        b.putLong(millis);
         String what = "waiting for key '" + key + "'";
-        ByteBuffer r = call(b.flip(), what);
+        ByteBuffer r = call(request(GET, wireKey(key), Math.max(0, timeout.toMillis())), what);
+        if (expectStatus(r, what, true) == TIMED_OUT) {
+            throw new RendezvousTimeoutException("timed out after " + seconds(timeout) + " waiting for key '" + key
+                    + "' in the rendezvous store at " + where + " (namespace " + prefix.substring(0, prefix.length() - 1) + ")");
+        }
         try {
-            byte status = getByte(r);
-            if (status == TIMED_OUT)
-                throw new RendezvousTimeoutException("timed out after " + seconds(timeout) + " waiting for key '" + key
-                        + "' in the rendezvous store at " + where + " (namespace " + prefix.substring(0, prefix.length() - 1) + ")");
-            if (status == ERROR) throw new RendezvousException("rendezvous store at " + where + " refused " + what + ": " + message(r));
-            if (status != OK) throw broken(what, new java.net.ProtocolException("unexpected status " + status));
             byte[] v = getValue(r);
             expectEnd(r);
             return v;
@@ -128,22 +121,23 @@ public final class StoreClient implements AutoCloseable {
 
     /** Adds {@code delta} to the counter {@code key} (absent counts as 0) and returns the sum, atomically. */
     public synchronized long add(String key, long delta) {
-        byte[] k = wireKey(key);
-        ByteBuffer b = ByteBuffer.allocate(1 + 2 + k.length + 8).put(ADD);
-        putKey(b, k);
-        b.putLong(delta);
         String what = "adding to key '" + key + "'";
-        ByteBuffer r = call(b.flip(), what);
+        ByteBuffer r = call(request(ADD, wireKey(key), delta), what);
+        expectStatus(r, what, false);
         try {
-            byte status = getByte(r);
-            if (status == ERROR) throw new RendezvousException("rendezvous store at " + where + " refused " + what + ": " + message(r));
-            if (status != OK) throw broken(what, new java.net.ProtocolException("unexpected status " + status));
             long v = getLong(r);
             expectEnd(r);
             return v;
         } catch (java.net.ProtocolException e) {
             throw broken(what, e);
         }
+    }
+
+    /** A request of an op, a key and one long (a timeout or a delta). */
+    private static ByteBuffer request(byte op, byte[] k, long arg) {
+        ByteBuffer b = ByteBuffer.allocate(1 + 2 + k.length + 8).put(op);
+        putKey(b, k);
+        return b.putLong(arg).flip();
     }
 
     /**
@@ -189,11 +183,13 @@ public final class StoreClient implements AutoCloseable {
         }
     }
 
-    private void expectStatus(ByteBuffer r, String what) {
+    /** Reads a reply's status: OK, or TIMED_OUT where {@code mayTimeOut}; anything else becomes an exception. */
+    private byte expectStatus(ByteBuffer r, String what, boolean mayTimeOut) {
         try {
             byte status = getByte(r);
             if (status == ERROR) throw new RendezvousException("rendezvous store at " + where + " refused " + what + ": " + message(r));
-            if (status != OK) throw broken(what, new java.net.ProtocolException("unexpected status " + status));
+            if (status != OK && !(mayTimeOut && status == TIMED_OUT)) throw broken(what, new java.net.ProtocolException("unexpected status " + status));
+            return status;
         } catch (java.net.ProtocolException e) {
             throw broken(what, e);
         }
