@@ -38,11 +38,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Tensor implements AutoCloseable {
     static {
         Internal.install(new Internal.Access() {
-            public Buffer buffer(Tensor t) { return t.buffer(); }
             public Lease lease(Tensor t) { return t.hold(); }
             public void enter(Kiln k) { k.enter(); }
             public void exit(Kiln k) { k.exit(); }
-            public void replace(Tensor t, Buffer b) { t.replace(b); }
             public Tensor wrap(Kiln k, Buffer b) { return Tensor.wrap(k, b); }
             public Tensor symbolic(Kiln k, Tracer tr, Value v) { return Tensor.symbolic(k, tr, v); }
             public Value value(Tensor t) { return t.value(); }
@@ -263,8 +261,8 @@ public final class Tensor implements AutoCloseable {
      * of them ends. Using the tensor afterwards throws {@link IllegalStateException}. Idempotent.
      */
     @Override public void close() {
-        Held h = held;
-        if (h != null && HELD.compareAndSet(this, h, null)) h.close();
+        Held h = (Held) HELD.getAndSet(this, (Held) null);
+        if (h != null) h.close();
     }
 
     @Override public String toString() {
@@ -296,24 +294,11 @@ public final class Tensor implements AutoCloseable {
             Held h = held;
             if (h == null) throw closed();
             if (h.retain()) return h;
-            // Lost a race with close() or replace(): look again.
+            // Lost a race with close(): the next read sees null.
         }
     }
 
     private IllegalStateException closed() { return new IllegalStateException("tensor " + type + " is closed"); }
-
-    /** Replaces the data of a concrete tensor; the old buffer is freed once no op still reads it. */
-    void replace(Buffer b) {
-        if (!b.type().equals(type)) throw new IllegalArgumentException("cannot replace " + type + " with " + b.type());
-        Held old = held;
-        if (old != null && old.buffer == b) return;
-        Held now = new Held(b);
-        for (;;) {
-            if (HELD.compareAndSet(this, old, now)) break;
-            old = held;
-        }
-        if (old != null) old.close();
-    }
 
     private static final java.lang.invoke.VarHandle HELD;
 

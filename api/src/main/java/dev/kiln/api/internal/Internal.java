@@ -16,8 +16,6 @@ import java.lang.foreign.MemorySegment;
 public final class Internal {
     /** Access to the package-private parts of {@code dev.kiln.api}. */
     public interface Access {
-        Buffer buffer(Tensor t);
-
         /** Pins {@code t}'s buffer until the lease closes (see {@link Tensor#close()}). */
         Lease lease(Tensor t);
 
@@ -25,8 +23,6 @@ public final class Internal {
         void enter(Kiln k);
 
         void exit(Kiln k);
-
-        void replace(Tensor t, Buffer b);
 
         Tensor wrap(Kiln k, Buffer b);
 
