@@ -213,7 +213,7 @@ public final class Trainer implements AutoCloseable {
     private void trainOn(Batch batch, int epoch) {
         checkNotClosed("fit");
         CompiledStep cs = trainSteps.computeIfAbsent(batch.size(), n -> compile(batch, true));
-        checkLabels(batch, cs, "training batch " + (batchesDone + 1) + " of epoch " + epoch);
+        checkLabels(batch, cs, "training batch", batchesDone + 1, epoch);
         double lr = optimizer.learningRateAt(step);
         // The step takes the rate as a float32 scalar: a rate that is not a finite, non-negative float would train to NaN.
         if (!(lr >= 0) || !Float.isFinite((float) lr)) {
@@ -274,7 +274,7 @@ public final class Trainer implements AutoCloseable {
         for (Batch batch : loader) {
             checkNotClosed("evaluate");
             CompiledStep cs = evalSteps.computeIfAbsent(batch.size(), n -> compile(batch, false));
-            checkLabels(batch, cs, "evaluation batch " + ++batchIndex);
+            checkLabels(batch, cs, "evaluation batch", ++batchIndex, 0);
             CompiledStep.Result r = cs.run(batch.features(), batch.labels(), 0, 0, optimizerState);
             lossSum += (double) r.loss() * batch.size();
             correct += Metrics.correct(r.output(), batch.labels(), batch.size());
@@ -326,12 +326,14 @@ public final class Trainer implements AutoCloseable {
      * Refuses labels outside {@code [0, classes)}: the loss would silently leave them out (a
      * one-hot of an out-of-range label is all zeros) and the metrics would read another row.
      */
-    private static void checkLabels(Batch batch, CompiledStep cs, String where) {
+    private static void checkLabels(Batch batch, CompiledStep cs, String kind, int index, int epoch) {
         int classes = cs.classes();
         int[] labels = batch.labels();
         for (int i = 0, n = batch.size(); i < n; i++) {
             int y = labels[i];
             if (y < 0 || y >= classes) {
+                // The message is built only here: the check runs every step.
+                String where = kind + " " + index + (epoch > 0 ? " of epoch " + epoch : "");
                 throw new IllegalArgumentException(where + ": label " + y + " of example " + i + " is outside [0, " + classes
                         + "), the model's " + classes + " output classes");
             }
