@@ -1,19 +1,16 @@
 package dev.kiln.plot;
 
+import dev.kiln.api.checkpoint.AtomicFiles;
 import dev.kiln.api.train.EpochLogs;
 import dev.kiln.api.train.History;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -68,21 +65,8 @@ public final class TrainingCurves {
 
     // A browser reloading the page mid-write, or a run killed mid-write, must never see half a file.
     private static void replace(Path target, String content) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        // Not Files.createTempFile: its files are private to the owner, and the plots should be as
-        // readable as any other file the process writes.
-        Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
-        try {
-            Files.writeString(tmp, content, StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        ByteBuffer bytes = ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.write(target, ch -> { while (bytes.hasRemaining()) ch.write(bytes); });
     }
 
     private static String svgElement(History h, String title, boolean standalone) {
