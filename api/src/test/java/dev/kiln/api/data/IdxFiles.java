@@ -8,8 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.GZIPOutputStream;
 
-/** Builds small IDX files by hand for the tests. */
-final class IdxFiles {
+/** Builds small IDX files by hand for the tests (the fuzz suite's too). */
+public final class IdxFiles {
     private IdxFiles() {}
 
     static byte[] images(int count, int rows, int cols, byte[] pixels) {
@@ -25,7 +25,7 @@ final class IdxFiles {
         return b.array();
     }
 
-    static byte[] gzip(byte[] data) {
+    public static byte[] gzip(byte[] data) {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             try (GZIPOutputStream gz = new GZIPOutputStream(out)) { gz.write(data); }
