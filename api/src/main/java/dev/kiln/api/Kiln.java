@@ -3,8 +3,11 @@ package dev.kiln.api;
 import dev.kiln.core.DType;
 import dev.kiln.core.PrecisionPolicy;
 import dev.kiln.core.Shape;
+import dev.kiln.api.dist.ProcessGroup;
+import dev.kiln.api.internal.Internal;
 import dev.kiln.runtime.backend.Backends;
 import dev.kiln.runtime.backend.ProviderStatus;
+import dev.kiln.runtime.dist.GuardedCollectives;
 import dev.kiln.runtime.exec.GraphCompiler;
 import dev.kiln.spi.Accelerator;
 import dev.kiln.spi.AcceleratorConfig;
@@ -41,6 +44,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * callback), it frees when that work returns.
  */
 public final class Kiln implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Kiln.class.getName());
     private final String backend;
     private final Accelerator accelerator;
     private final GraphCompiler compiler;
@@ -56,6 +60,8 @@ public final class Kiln implements AutoCloseable {
     /** Set when close() was called by a thread with work in flight: the last call to end frees. */
     private volatile boolean freeWhenIdle;
     private boolean freed;
+    /** Null unless opened with a process group of more than one rank. */
+    private GuardedCollectives collectives;
 
     private Kiln(String backend, Accelerator accelerator, KilnConfig config, PrecisionPolicy precision) {
         this.precision = precision;
@@ -73,13 +79,22 @@ public final class Kiln implements AutoCloseable {
         ProviderStatus chosen = Backends.select(config.backend());
         Accelerator acc = chosen.provider().open(new AcceleratorConfig(0, config.threads()));
         PrecisionPolicy policy;
+        GuardedCollectives group = null;
         try {
             policy = config.precision().resolve(chosen.name(), acc.capabilities().precisions());
+            ProcessGroup pg = config.processGroup();
+            if (pg != null && pg.worldSize() > 1) group = Internal.groups().join(pg, acc);
         } catch (RuntimeException e) {
             acc.close();
             throw e;
         }
-        return new Kiln(chosen.name(), acc, config, policy);
+        Kiln k = new Kiln(chosen.name(), acc, config, policy);
+        k.collectives = group;
+        if (group != null) {
+            LOG.log(System.Logger.Level.INFO, "rank {0} of {1}: collectives over {2}, timeout {3}", config.processGroup().rank(), config.processGroup().worldSize(),
+                    group.transport(), group.timeout());
+        }
+        return k;
     }
 
     /** Every accelerator plugin on the class path or module path with its availability and the reason, its version and jar. */
@@ -179,6 +194,8 @@ public final class Kiln implements AutoCloseable {
         }
     }
 
+    GuardedCollectives collectives() { return collectives; }
+
     /** For code that runs between {@link #enter()} and {@link #exit()}. */
     Accelerator accelerator() {
         checkOpen();
@@ -258,6 +275,14 @@ public final class Kiln implements AutoCloseable {
     private void free() {
         if (freed) return;
         freed = true;
+        if (collectives != null) {
+            collectives.close();
+            if (collectives.stuck()) {
+                // A native collective may still write into this accelerator's memory: freeing it could crash the JVM.
+                LOG.log(System.Logger.Level.WARNING, "{0}: a collective never returned, so the accelerator''s memory is kept, not freed", collectives);
+                return;
+            }
+        }
         try {
             compiler.close();
         } finally {

@@ -49,6 +49,7 @@ public final class Tensor implements AutoCloseable {
             public long nextSeed(Kiln k) { return k.nextSeed(); }
             public Buffer upload(Kiln k, TensorType t, MemorySegment host) { return k.upload(t, host); }
             public void download(Kiln k, Buffer b, MemorySegment host) { k.download(b, host); }
+            public dev.kiln.runtime.dist.GuardedCollectives collectives(Kiln k) { return k.collectives(); }
         });
     }
 

@@ -6,6 +6,7 @@ import dev.kiln.api.ProviderInfo;
 import dev.kiln.api.data.Dataset;
 import dev.kiln.api.data.FashionMnist;
 import dev.kiln.api.nn.Flatten;
+import dev.kiln.api.dist.ProcessGroup;
 import dev.kiln.api.nn.Linear;
 import dev.kiln.api.nn.Module;
 import dev.kiln.api.nn.ReLU;
@@ -43,8 +44,10 @@ public final class FashionMnistMlp {
         for (ProviderInfo p : Kiln.providers()) System.out.println("  " + p);
 
         Dataset train = FashionMnist.train(), test = FashionMnist.test();
-        KilnConfig config = KilnConfig.builder().backend(o.backend()).precision(o.precision()).build();
-        try (Kiln kiln = Kiln.open(config)) {
+        // The one line data-parallel training needs: under mpirun, torchrun-style variables or srun this
+        // process becomes one rank of the job; started alone it is a group of one and nothing changes.
+        try (ProcessGroup group = ProcessGroup.fromEnvironment();
+             Kiln kiln = Kiln.open(KilnConfig.builder().backend(o.backend()).precision(o.precision()).processGroup(group).build())) {
             Sequential model = mlp(o.hidden());
             System.out.println("backend: " + kiln.backend() + ", precision: " + kiln.precision().label()
                     + ", batch " + o.batch() + ", epochs " + o.epochs());
@@ -53,8 +56,10 @@ public final class FashionMnistMlp {
                     .callback(new ProgressBar()).build()) {
                 History h = trainer.fit(train, o.epochs());
                 Evaluation e = trainer.evaluate(test);
-                System.out.printf("test accuracy: %.4f  test loss: %.4f%n", e.accuracy(), e.loss());
-                System.out.printf("kiln: %.0f samples/s%n", throughput(h));
+                if (trainer.isMainProcess()) {
+                    System.out.printf("test accuracy: %.4f  test loss: %.4f%n", e.accuracy(), e.loss());
+                    System.out.printf("kiln: %.0f samples/s%s%n", throughput(h), group.worldSize() > 1 ? " over " + group.worldSize() + " ranks" : "");
+                }
             }
         }
     }

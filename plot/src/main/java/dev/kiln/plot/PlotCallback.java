@@ -13,6 +13,9 @@ import java.util.List;
  * SVG or HTML in a browser: {@code <base>.svg} and {@code <base>.html}.
  */
 public final class PlotCallback implements Callback {
+    /** Reports only: in a process group, rank 0 alone prints or writes. */
+    @Override public boolean mainProcessOnly() { return true; }
+
     private final Path svg, html;
     private final String title;
     private final List<EpochLogs> epochs = new ArrayList<>();

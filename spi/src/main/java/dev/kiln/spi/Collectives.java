@@ -38,5 +38,14 @@ public interface Collectives extends AutoCloseable {
     /** Returns when every rank has reached it and this rank's enqueued collectives have completed. */
     void barrier();
 
+    /**
+     * Gives up on the group after a peer failed or a collective timed out: later calls fail, and
+     * nothing that would wait for the peers runs again (no MPI_Finalize, NCCL's
+     * {@code ncclCommAbort} instead of a destroy). May be called from any thread while a
+     * collective is blocked in another; memory that call is using must then be leaked, not freed.
+     * The default does nothing, for plugins whose collectives cannot hang.
+     */
+    default void abort() {}
+
     @Override void close();
 }

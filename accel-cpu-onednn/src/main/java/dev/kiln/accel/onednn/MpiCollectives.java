@@ -128,8 +128,20 @@ final class MpiCollectives implements Collectives {
 
     @Override public void barrier() { locked(() -> binding.barrier(comm)); }
 
+    /**
+     * MPI 3.1 cannot cancel a blocked collective (and Debian's Open MPI has no ULFM), so aborting
+     * only refuses further calls and keeps MPI from being finalised; the blocked thread stays.
+     */
+    @Override public void abort() {
+        aborted = true;
+        mpi.abandon();
+    }
+
+    private volatile boolean aborted;
+
     /** Frees Kiln's communicator; like every MPI communicator call, all ranks should close together. */
     @Override public void close() {
+        if (aborted) return; // the lock may be held by a collective that never returns
         mpi.lock().lock();
         try {
             if (closed) return;
@@ -146,6 +158,7 @@ final class MpiCollectives implements Collectives {
     Object communicator() { return comm; }
 
     private void locked(Runnable call) {
+        if (aborted) throw new IllegalStateException("MPI collectives were aborted after a failed or timed-out collective");
         mpi.lock().lock();
         try {
             if (closed) throw new IllegalStateException("MPI collectives are closed");

@@ -57,7 +57,18 @@ final class MpiProcess {
         return process;
     }
 
+    /**
+     * Set once a collective was given up on while blocked in MPI: finalising would wait for it (and
+     * for the peers) forever, so the process exits without MPI_Finalize, as after an MPI_Abort.
+     */
+    private volatile boolean abandoned;
+
+    void abandon() { abandoned = true; }
+
+    boolean abandoned() { return abandoned; }
+
     private void finalizeAtExit() {
+        if (abandoned) return;
         LOCK.lock();
         try {
             if (!binding.finalized()) binding.finalizeMpi();

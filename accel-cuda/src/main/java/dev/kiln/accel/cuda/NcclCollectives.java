@@ -72,6 +72,11 @@ final class NcclCollectives implements Collectives {
         check(nccl.ncclAllReduce(ptr(a), ptr(acc.cuda(out)), count(in), type(in), nccl.ncclSum, comm, acc.stream().handle()), "ncclAllReduce");
     }
 
+    @Override public void allReduceAverage(Buffer in, Buffer out) {
+        CudaBuffer a = same(in, out, 1, "allReduceAverage");
+        check(nccl.ncclAllReduce(ptr(a), ptr(acc.cuda(out)), count(in), type(in), nccl.ncclAvg, comm, acc.stream().handle()), "ncclAllReduce(avg)");
+    }
+
     @Override public void broadcast(Buffer in, Buffer out, int root) {
         CudaBuffer a = same(in, out, 1, "broadcast");
         check(nccl.ncclBroadcast(ptr(a), ptr(acc.cuda(out)), count(in), type(in), root, comm, acc.stream().handle()), "ncclBroadcast");
@@ -123,6 +128,13 @@ final class NcclCollectives implements Collectives {
 
     private static void check(int rc, String call) {
         if (rc != nccl.ncclSuccess) throw new CudaException(call + " failed: " + nccl.ncclGetErrorString(rc).getString() + " (ncclResult " + rc + ")");
+    }
+
+    /** What PyTorch's NCCL watchdog does with a hung communicator: {@code ncclCommAbort} instead of a destroy that would wait. */
+    @Override public void abort() {
+        if (closed) return;
+        closed = true;
+        nccl.ncclCommAbort(comm);
     }
 
     @Override public void close() {

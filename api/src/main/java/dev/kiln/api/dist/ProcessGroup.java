@@ -1,10 +1,15 @@
 package dev.kiln.api.dist;
 
+import dev.kiln.api.internal.Internal;
+import dev.kiln.runtime.dist.CollectiveException;
+import dev.kiln.runtime.dist.CollectiveTransport;
+import dev.kiln.runtime.dist.GuardedCollectives;
 import dev.kiln.runtime.dist.ProcessGroupSpec;
 import dev.kiln.runtime.dist.RendezvousException;
 import dev.kiln.runtime.dist.RendezvousStore;
 import dev.kiln.runtime.dist.RendezvousTimeoutException;
 import dev.kiln.runtime.dist.StoreOptions;
+import dev.kiln.spi.Accelerator;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -31,14 +36,32 @@ import java.util.Objects;
 public final class ProcessGroup implements AutoCloseable {
     private final ProcessGroupSpec spec;
     private final RendezvousStore store; // null for a group of one
-    private final Duration timeout;
+    private final Duration timeout, collectiveTimeout;
     private long barriers;
     private volatile boolean closed;
 
-    private ProcessGroup(ProcessGroupSpec spec, RendezvousStore store, Duration timeout) {
+    static {
+        Internal.installGroups(ProcessGroup::joinCollectives);
+    }
+
+    private ProcessGroup(ProcessGroupSpec spec, RendezvousStore store, Duration timeout, Duration collectiveTimeout) {
         this.spec = spec;
         this.store = store;
         this.timeout = timeout;
+        this.collectiveTimeout = collectiveTimeout;
+    }
+
+    /** How long a collective may wait for the other ranks before every live rank fails (10 min unless set). */
+    public Duration collectiveTimeout() { return collectiveTimeout; }
+
+    /** Joins the accelerator's collectives for this group (a Kiln opened with it does this once). */
+    private GuardedCollectives joinCollectives(Accelerator acc) {
+        if (closed) throw new IllegalStateException("this ProcessGroup is closed");
+        try {
+            return CollectiveTransport.configured().join(acc, store, collectiveTimeout);
+        } catch (CollectiveException | RendezvousException e) {
+            throw new ProcessGroupException("rank " + rank() + " of " + worldSize() + ": cannot join the collectives on " + acc.name() + ": " + e.getMessage(), e);
+        }
     }
 
     /** Reads the launcher's variables ({@code RANK}..., {@code OMPI_COMM_WORLD_*}, {@code PMI_*}, {@code SLURM_*}) and meets the other ranks. */
@@ -107,6 +130,7 @@ public final class ProcessGroup implements AutoCloseable {
         private ProcessGroupSpec explicit;
         private Duration timeout = Duration.ofMinutes(30);
         private Duration connectTimeout = Duration.ofMinutes(5);
+        private Duration collectiveTimeout = Duration.ofMinutes(10);
 
         private Builder() {}
 
@@ -126,6 +150,13 @@ public final class ProcessGroup implements AutoCloseable {
         /** Default timeout of {@link ProcessGroup#barrier()} (30 min, PyTorch's for non-NCCL groups). */
         public Builder timeout(Duration t) { this.timeout = positive(t, "timeout"); return this; }
 
+        /**
+         * How long a collective (a gradient all-reduce, a broadcast) waits for the other ranks
+         * before every rank that is still alive fails with {@link ProcessGroupTimeoutException}
+         * naming the ranks that did not arrive: 10 minutes, NCCL's default in PyTorch.
+         */
+        public Builder collectiveTimeout(Duration t) { this.collectiveTimeout = positive(t, "collectiveTimeout"); return this; }
+
         /** How long a rank keeps trying to reach rank 0's rendezvous (5 min). */
         public Builder connectTimeout(Duration t) { this.connectTimeout = positive(t, "connectTimeout"); return this; }
 
@@ -133,10 +164,10 @@ public final class ProcessGroup implements AutoCloseable {
         public ProcessGroup build() {
             ProcessGroupSpec spec = explicit != null ? explicit
                     : ProcessGroupSpec.fromEnvironment(environment != null ? environment : System.getenv());
-            if (spec.worldSize() == 1) return new ProcessGroup(spec, null, timeout);
+            if (spec.worldSize() == 1) return new ProcessGroup(spec, null, timeout, collectiveTimeout);
             StoreOptions options = StoreOptions.builder().connectTimeout(connectTimeout).build();
             try {
-                return new ProcessGroup(spec, RendezvousStore.open(spec, options), timeout);
+                return new ProcessGroup(spec, RendezvousStore.open(spec, options), timeout, collectiveTimeout);
             } catch (RendezvousException e) {
                 throw new ProcessGroupException("rank " + spec.rank() + " of " + spec.worldSize() + ": " + e.getMessage(), e.getCause());
             }

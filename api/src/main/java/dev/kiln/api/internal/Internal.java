@@ -2,7 +2,10 @@ package dev.kiln.api.internal;
 
 import dev.kiln.api.Kiln;
 import dev.kiln.api.Tensor;
+import dev.kiln.api.dist.ProcessGroup;
+import dev.kiln.runtime.dist.GuardedCollectives;
 import dev.kiln.runtime.exec.GraphCompiler;
+import dev.kiln.spi.Accelerator;
 import dev.kiln.runtime.trace.Tracer;
 import dev.kiln.spi.Buffer;
 import dev.kiln.spi.ir.TensorType;
@@ -39,9 +42,23 @@ public final class Internal {
         Buffer upload(Kiln k, TensorType type, MemorySegment host);
 
         void download(Kiln k, Buffer b, MemorySegment host);
+
+        /** The collectives of the process group {@code k} was opened with, or null for a single process. */
+        GuardedCollectives collectives(Kiln k);
     }
 
     private static volatile Access access;
+    private static volatile Groups groups;
+
+    /** What {@link dev.kiln.api.dist.ProcessGroup} offers a Kiln opened with it. */
+    public interface Groups {
+        GuardedCollectives join(ProcessGroup group, Accelerator accelerator);
+    }
+
+    public static void installGroups(Groups g) { groups = g; }
+
+    /** Set by ProcessGroup's class initialiser, which has run once a group exists. */
+    public static Groups groups() { return groups; }
 
     private Internal() {}
 

@@ -2,6 +2,13 @@ package dev.kiln.api.train;
 
 /** Hooks into {@link Trainer#fit}; implement what you need. Call {@link Trainer#stop()} to end training early. */
 public interface Callback {
+    /**
+     * True for callbacks that only report (progress bars, log files, plots): in a process group
+     * they run on rank 0 alone. Callbacks that act on training (early stopping, checkpoints,
+     * learning-rate changes) run on every rank, where they see the same summed metrics.
+     */
+    default boolean mainProcessOnly() { return false; }
+
     default void onTrainBegin(Trainer trainer, int epochs) {}
 
     default void onEpochBegin(int epoch, int epochs, int steps) {}

@@ -35,7 +35,7 @@ import java.util.Map;
  */
 final class CompiledStep implements AutoCloseable {
     /** Where each graph input's buffer comes from at run time. */
-    private sealed interface Source permits Batch, Param, State, Constant, Seed, Scalar, ModuleBuffer, ScalerState {}
+    private sealed interface Source permits Batch, Param, State, Constant, Seed, Scalar, ModuleBuffer, ScalerState, Bucket {}
     private record Batch(int which) implements Source {}
     private record Param(int index) implements Source {}
     private record State(int param, int slot) implements Source {}
@@ -46,6 +46,39 @@ final class CompiledStep implements AutoCloseable {
     private record ModuleBuffer(Parameter buffer) implements Source {}
     /** One of the {@link LossScaler#STATE} scalars. */
     private record ScalerState(int slot) implements Source {}
+    /** A gradient bucket of a split step (see {@link Split}). */
+    private record Bucket(int index) implements Source {}
+
+    /**
+     * A step split at the gradients, for data-parallel training and gradient accumulation: one
+     * executable computes the loss and the gradients packed into {@link Buckets}; the buckets are
+     * then all-reduced across ranks by {@code group} (when there is one); a second executable
+     * unscales, clips and applies the optimizer. With {@code accumulation > 1} a third variant
+     * of the first adds the gradients into the buckets, and the update divides by the count.
+     */
+    record Split(int accumulation, long firstBucketBytes, long bucketBytes, DataParallel group, SharedBuckets shared) {}
+
+    /**
+     * The gradient buckets of all of a trainer's split steps: micro-batches of different sizes
+     * (an epoch's short last batch) accumulate into the same buffers.
+     */
+    static final class SharedBuckets {
+        private Buffer[] buffers;
+
+        Buffer[] get(Accelerator acc, Buckets plan) {
+            if (buffers == null) {
+                buffers = new Buffer[plan.size()];
+                for (int j = 0; j < buffers.length; j++) buffers[j] = acc.allocate(plan.list().get(j).type());
+            }
+            return buffers;
+        }
+
+        /** Unless a collective may still be writing into them. */
+        void close(boolean stuck) {
+            if (buffers != null && !stuck) for (Buffer b : buffers) b.close();
+            buffers = null;
+        }
+    }
 
     private static final TensorType F32_SCALAR = LossScaler.F32_SCALAR;
 
@@ -59,8 +92,9 @@ final class CompiledStep implements AutoCloseable {
     private final LossScaler scaler;
 
     /** {@code scaler} is null for evaluation and for training without loss scaling. */
-    CompiledStep(Kiln kiln, Module model, Loss loss, Optimizer optimizer, LossScaler scaler, TensorType xType, TensorType yType, boolean train) {
+    CompiledStep(Kiln kiln, Module model, Loss loss, Optimizer optimizer, LossScaler scaler, TensorType xType, TensorType yType, boolean train, Split split) {
         this.kiln = kiln;
+        this.split = train ? split : null;
         this.train = train;
         this.scaler = train ? scaler : null;
         this.xType = xType;
@@ -125,58 +159,39 @@ final class CompiledStep implements AutoCloseable {
         if (train) {
             if (wrt.isEmpty()) throw new IllegalArgumentException("the model has no trainable parameters that reach the loss");
             Graph grads = Autodiff.gradients(forward, wrt);
-            Graph.Builder b = Graph.Builder.from(grads);
-            Tracer upd = new Tracer(b);
-            Value lr = b.input(F32_SCALAR), step = b.input(F32_SCALAR);
-            sources.add(new Scalar(0));
-            sources.add(new Scalar(1));
-            Tensor stepT = a.symbolic(kiln, upd, step);
-            List<Value> outs = new ArrayList<>(grads.outputs().subList(first, first + 2));
-            List<Value> newStates = new ArrayList<>();
-            // Global-norm clipping needs every gradient before any update, so it is one graph section here.
-            List<Tensor> gs = new ArrayList<>();
-            for (int k = 0; k < wrt.size(); k++) gs.add(a.symbolic(kiln, upd, grads.outputs().get(first + 2 + nb + k)));
-            LossScaler.Unscaled unscaled = null;
-            if (this.scaler != null) {
-                Value good = b.input(F32_SCALAR), skipped = b.input(F32_SCALAR);
-                sources.add(new ScalerState(LossScaler.GOOD_STEPS));
-                sources.add(new ScalerState(LossScaler.SKIPPED_STEPS));
-                Tensor skippedT = a.symbolic(kiln, upd, skipped);
-                unscaled = this.scaler.unscale(gs, a.symbolic(kiln, upd, scaleIn), a.symbolic(kiln, upd, good), skippedT);
-                gs = unscaled.grads();
-                // PyTorch never calls optimizer.step() for a skipped step, so Adam's bias correction does not count it.
-                stepT = stepT.sub(skippedT);
-            }
-            gs = optimizer.clipGradients(gs);
-            for (int k = 0; k < wrt.size(); k++) {
-                Value pv = forward.inputs().get(wrt.get(k));
-                List<Tensor> state = new ArrayList<>();
-                for (int s = 0; s < optimizer.stateSize(); s++) {
-                    state.add(a.symbolic(kiln, upd, b.input(pv.type())));
-                    sources.add(new State(paramInput.get(k), s));
-                }
-                Tensor param = a.symbolic(kiln, upd, pv);
-                List<Tensor> r = optimizer.update(param, gs.get(k), state, a.symbolic(kiln, upd, lr), stepT);
-                if (unscaled != null) r = keepOnOverflow(unscaled.finite(), r, param, state);
-                outs.add(a.value(r.getFirst()));
-                for (int s = 1; s < r.size(); s++) newStates.add(a.value(r.get(s)));
-            }
-            outs.addAll(newStates);
-            outs.addAll(grads.outputs().subList(first + 2, first + 2 + nb));
-            if (unscaled != null) for (Tensor t : unscaled.nextState()) outs.add(a.value(t));
-            graph = b.build(outs);
             updatedParams = paramInput;
+            List<TensorType> paramTypes = wrt.stream().map(i -> forward.inputs().get(i).type()).toList();
+            if (split == null) {
+                Graph.Builder b = Graph.Builder.from(grads);
+                Tracer upd = new Tracer(b);
+                List<Value> outs = new ArrayList<>(grads.outputs().subList(first, first + 2));
+                List<Tensor> gs = new ArrayList<>();
+                List<Tensor> ps = new ArrayList<>();
+                for (int k = 0; k < wrt.size(); k++) {
+                    gs.add(a.symbolic(kiln, upd, grads.outputs().get(first + 2 + nb + k)));
+                    ps.add(a.symbolic(kiln, upd, forward.inputs().get(wrt.get(k))));
+                }
+                Update u = update(b, upd, sources, optimizer, gs, ps, scaleIn);
+                outs.addAll(u.paramsAndStates());
+                outs.addAll(grads.outputs().subList(first + 2, first + 2 + nb));
+                outs.addAll(u.scalerNext());
+                graph = b.build(outs);
+            } else {
+                buckets = Buckets.plan(paramTypes, paramInput, split.firstBucketBytes(), split.bucketBytes());
+                graph = gradientGraph(grads, first, nb, false);
+                if (split.accumulation() > 1) {
+                    sourcesAcc = new ArrayList<>(sources);
+                    Graph accumulate = gradientGraph(grads, first, nb, true);
+                    executableAcc = compile(a, accumulate);
+                }
+                executableUpdate = compile(a, updateGraph(optimizer, paramTypes));
+            }
         } else {
             updatedParams = List.of();
         }
         this.graphNodes = graph.nodes().size();
         this.graphInputs = graph.inputs().size();
-        a.enter(kiln);
-        try {
-            this.executable = a.compiler(kiln).compile(graph);
-        } finally {
-            a.exit(kiln);
-        }
+        this.executable = compile(a, graph);
         this.executableOutputs = graph.outputs().stream().map(Value::type).toList();
         this.fixed = new Buffer[sources.size()];
         this.stateSize = optimizer == null ? 0 : optimizer.stateSize();
@@ -185,6 +200,14 @@ final class CompiledStep implements AutoCloseable {
     private final List<Integer> updatedParams;
     /** Per source: the buffer refilled each run (batch, seed, scalar), else null. */
     private final Buffer[] fixed;
+    private final Split split;
+    // The split step's parts; null when the step is one executable.
+    private Buckets buckets;
+    private Buffer[] bucketBuffers;
+    private Executable executableAcc, executableUpdate;
+    private List<Source> sourcesAcc;
+    private final List<Source> sourcesUpdate = new ArrayList<>();
+    private Buffer[] fixedAcc, fixedUpdate;
     private final List<TensorType> executableOutputs;
     private Buffer loss, logits;
     /** Host staging for seeds and scalars, reused every run. */
@@ -206,6 +229,130 @@ final class CompiledStep implements AutoCloseable {
         return kept;
     }
 
+
+    /** The optimizer section's outputs: new parameters then new states, and the loss scaler's next state. */
+    private record Update(List<Value> paramsAndStates, List<Value> scalerNext) {}
+
+    /**
+     * Unscale (with a loss scaler), clip, and one optimizer update of every trainable parameter,
+     * appended to {@code b}; each graph input it makes is recorded in {@code src}, in order.
+     * Global-norm clipping needs every gradient before any update, so this is one section.
+     */
+    private Update update(Graph.Builder b, Tracer upd, List<Source> src, Optimizer optimizer, List<Tensor> gs, List<Tensor> ps, Value scaleIn) {
+        Internal.Access a = Internal.access();
+        Value lr = b.input(F32_SCALAR), step = b.input(F32_SCALAR);
+        src.add(new Scalar(0));
+        src.add(new Scalar(1));
+        Tensor stepT = a.symbolic(kiln, upd, step);
+        LossScaler.Unscaled unscaled = null;
+        if (scaler != null) {
+            Value good = b.input(F32_SCALAR), skipped = b.input(F32_SCALAR);
+            src.add(new ScalerState(LossScaler.GOOD_STEPS));
+            src.add(new ScalerState(LossScaler.SKIPPED_STEPS));
+            Tensor skippedT = a.symbolic(kiln, upd, skipped);
+            unscaled = scaler.unscale(gs, a.symbolic(kiln, upd, scaleIn), a.symbolic(kiln, upd, good), skippedT);
+            gs = unscaled.grads();
+            // PyTorch never calls optimizer.step() for a skipped step, so Adam's bias correction does not count it.
+            stepT = stepT.sub(skippedT);
+        }
+        gs = optimizer.clipGradients(gs);
+        List<Value> newParams = new ArrayList<>(), newStates = new ArrayList<>();
+        for (int k = 0; k < gs.size(); k++) {
+            Tensor param = ps.get(k);
+            List<Tensor> state = new ArrayList<>();
+            for (int s = 0; s < optimizer.stateSize(); s++) {
+                state.add(a.symbolic(kiln, upd, b.input(a.value(param).type())));
+                src.add(new State(updatedParams.get(k), s));
+            }
+            List<Tensor> r = optimizer.update(param, gs.get(k), state, a.symbolic(kiln, upd, lr), stepT);
+            if (unscaled != null) r = keepOnOverflow(unscaled.finite(), r, param, state);
+            newParams.add(a.value(r.getFirst()));
+            for (int s = 1; s < r.size(); s++) newStates.add(a.value(r.get(s)));
+        }
+        List<Value> out = new ArrayList<>(newParams);
+        out.addAll(newStates);
+        List<Value> next = new ArrayList<>();
+        if (unscaled != null) for (Tensor t : unscaled.nextState()) next.add(a.value(t));
+        return new Update(out, next);
+    }
+
+    /**
+     * The first half of a split step: loss, output, buffer updates and the gradients packed into
+     * buckets; with {@code accumulate} each bucket is added to the bucket passed in.
+     */
+    private Graph gradientGraph(Graph grads, int first, int nb, boolean accumulate) {
+        Internal.Access a = Internal.access();
+        Graph.Builder b = Graph.Builder.from(grads);
+        Tracer t = new Tracer(b);
+        List<Value> outs = new ArrayList<>(grads.outputs().subList(first, first + 2 + nb));
+        for (int j = 0; j < buckets.size(); j++) {
+            Buckets.Bucket bucket = buckets.list().get(j);
+            Tensor[] parts = new Tensor[bucket.members().size()];
+            for (int m = 0; m < parts.length; m++) {
+                parts[m] = a.symbolic(kiln, t, grads.outputs().get(first + 2 + nb + bucket.members().get(m))).reshape(-1);
+            }
+            Tensor flat = parts.length == 1 ? parts[0] : Tensor.concat(0, parts);
+            if (accumulate) {
+                flat = a.symbolic(kiln, t, b.input(bucket.type())).add(flat);
+                sourcesAcc.add(new Bucket(j));
+            }
+            outs.add(a.value(flat));
+        }
+        return b.build(outs);
+    }
+
+    /** The second half of a split step: gradients sliced back out of their buckets, then {@link #update}. */
+    private Graph updateGraph(Optimizer optimizer, List<TensorType> paramTypes) {
+        Internal.Access a = Internal.access();
+        Graph.Builder b = Graph.builder();
+        Tracer t = new Tracer(b);
+        List<Tensor> ps = new ArrayList<>();
+        for (int k = 0; k < paramTypes.size(); k++) {
+            ps.add(a.symbolic(kiln, t, b.input(paramTypes.get(k))));
+            sourcesUpdate.add(new Param(updatedParams.get(k)));
+        }
+        Tensor[] gs = new Tensor[paramTypes.size()];
+        for (int j = 0; j < buckets.size(); j++) {
+            Buckets.Bucket bucket = buckets.list().get(j);
+            Tensor flat = a.symbolic(kiln, t, b.input(bucket.type()));
+            sourcesUpdate.add(new Bucket(j));
+            for (int m = 0; m < bucket.members().size(); m++) {
+                int k = bucket.members().get(m), off = bucket.offsets().get(m);
+                int[] dims = paramTypes.get(k).shape().dims();
+                Tensor g = bucket.members().size() == 1 ? flat : flat.slice(0, off, Math.toIntExact(off + paramTypes.get(k).shape().size()));
+                gs[k] = g.reshape(dims);
+            }
+        }
+        if (split.accumulation() > 1) {
+            Tensor mean = a.symbolic(kiln, t, b.input(F32_SCALAR));
+            sourcesUpdate.add(new Scalar(2));
+            for (int k = 0; k < gs.length; k++) gs[k] = gs[k].mul(mean.cast(gs[k].dtype()));
+        }
+        Value scaleIn = null;
+        if (scaler != null) {
+            scaleIn = b.input(F32_SCALAR);
+            sourcesUpdate.add(new ScalerState(LossScaler.SCALE));
+        }
+        Update u = update(b, t, sourcesUpdate, optimizer, List.of(gs), ps, scaleIn);
+        List<Value> outs = new ArrayList<>(u.paramsAndStates());
+        outs.addAll(u.scalerNext());
+        return b.build(outs);
+    }
+
+    private Executable compile(Internal.Access a, Graph g) {
+        a.enter(kiln);
+        try {
+            return a.compiler(kiln).compile(g);
+        } finally {
+            a.exit(kiln);
+        }
+    }
+
+    /** How many gradient buckets a split step all-reduces; 0 for a step in one piece. */
+    int bucketCount() { return buckets == null ? 0 : buckets.size(); }
+
+    boolean isSplit() { return split != null; }
+
     private static int indexOfCaptured(Tracer tr, List<Object> owners, Value in) {
         for (int i = 0; i < owners.size(); i++) if (tr.capturedValue(owners.get(i)).equals(in)) return i;
         throw new IllegalStateException("graph input " + in + " has no source");
@@ -221,14 +368,67 @@ final class CompiledStep implements AutoCloseable {
      * One step with no per-step native allocation: the batch, seeds and scalars are copied into
      * buffers made on the first run, and the executable writes the parameters, optimizer state and
      * module buffers straight back into their own buffers (donated outputs), so the tensors users
-     * hold keep their identity and see the new values, as in PyTorch.
+     * hold keep their identity and see the new values, as in PyTorch. A split step runs its two
+     * halves with the all-reduce between them.
      */
     Result run(float[] x, int[] y, double lr, long step, Map<Parameter, Buffer[]> state) {
+        if (split == null) return entered(() -> fused(x, y, lr, step, state));
+        Result r = gradients(x, y, true);
+        applyGradients(lr, step, 1, state);
+        return r;
+    }
+
+    /**
+     * The first half of a split step: loss, output and this batch's gradients, written into the
+     * buckets ({@code fresh}) or added to what they hold (accumulation; no collective runs).
+     */
+    Result gradients(float[] x, int[] y, boolean fresh) {
+        return entered(() -> {
+            Accelerator acc = Internal.access().compiler(kiln).accelerator();
+            if (loss == null) allocateFixed(acc);
+            boolean add = !fresh && executableAcc != null;
+            if (add && fixedAcc == null) fixedAcc = allocate(acc, sourcesAcc);
+            List<Buffer> inputs = inputs(acc, add ? sourcesAcc : sources, add ? fixedAcc : fixed, x, y, 0, 0, 1, null);
+            List<Buffer> outs = new ArrayList<>();
+            outs.add(loss);
+            outs.add(logits);
+            for (Parameter p : bufferTargets) outs.add(pinned(p.value(kiln)));
+            outs.addAll(List.of(bucketBuffers));
+            (add ? executableAcc : executable).run(inputs, outs);
+            return download();
+        });
+    }
+
+    /**
+     * The second half: the buckets averaged over the ranks (when there is a group), scaled by
+     * {@code mean} (1 / the micro-batches accumulated), and the optimizer update.
+     */
+    void applyGradients(double lr, long step, double mean, Map<Parameter, Buffer[]> state) {
+        entered(() -> {
+            if (split.group() != null) {
+                for (int j = 0; j < bucketBuffers.length; j++) {
+                    split.group().averageGradients(bucketBuffers[j], "gradient bucket " + (j + 1) + " of " + bucketBuffers.length + " at step " + step);
+                }
+            }
+            Accelerator acc = Internal.access().compiler(kiln).accelerator();
+            if (fixedUpdate == null) fixedUpdate = allocate(acc, sourcesUpdate);
+            List<Buffer> inputs = inputs(acc, sourcesUpdate, fixedUpdate, null, null, lr, step, (float) mean, state);
+            List<Buffer> outs = new ArrayList<>();
+            for (int k : updatedParams) outs.add(pinned(params.get(k).value(kiln)));
+            for (int k : updatedParams) outs.addAll(List.of(state.get(params.get(k))));
+            if (scaler != null) outs.addAll(List.of(scaler.state()));
+            executableUpdate.run(inputs, outs);
+            return null;
+        });
+    }
+
+    /** Runs {@code body} as one accelerator call, with every tensor it pins released after. */
+    private <T> T entered(java.util.function.Supplier<T> body) {
         Internal.Access a = Internal.access();
         a.enter(kiln);
         leases.clear();
         try {
-            return runEntered(a, x, y, lr, step, state);
+            return body.get();
         } finally {
             for (Lease l : leases) l.close();
             leases.clear();
@@ -245,41 +445,25 @@ final class CompiledStep implements AutoCloseable {
         return l.buffer();
     }
 
-    private Result runEntered(Internal.Access a, float[] x, int[] y, double lr, long step, Map<Parameter, Buffer[]> state) {
-        Accelerator acc = a.compiler(kiln).accelerator();
+    private Result fused(float[] x, int[] y, double lr, long step, Map<Parameter, Buffer[]> state) {
+        Accelerator acc = Internal.access().compiler(kiln).accelerator();
         if (loss == null) allocateFixed(acc);
-        List<Buffer> inputs = new ArrayList<>(sources.size());
-        for (int i = 0; i < sources.size(); i++) {
-            Buffer fixedBuffer = fixed[i];
-            Buffer b = switch (sources.get(i)) {
-                case Batch bt when bt.which() == 0 -> fill(acc, fixedBuffer, MemorySegment.ofArray(x));
-                case Batch bt -> fill(acc, fixedBuffer, MemorySegment.ofArray(y));
-                case Param p -> pinned(params.get(p.index()).value(kiln));
-                case State st -> state.computeIfAbsent(params.get(st.param()), k -> zeros(k))[st.slot()];
-                case Constant c -> pinned(c.tensor());
-                case ModuleBuffer m -> pinned(m.buffer().value(kiln));
-                case ScalerState ss -> scaler.state()[ss.slot()];
-                case Seed sd -> {
-                    scratch.set(ValueLayout.JAVA_LONG, 0, a.nextSeed(kiln));
-                    yield fill(acc, fixedBuffer, scratch);
-                }
-                case Scalar sc -> {
-                    scratch.set(ValueLayout.JAVA_FLOAT, 0, sc.which() == 0 ? (float) lr : (float) step);
-                    yield fill(acc, fixedBuffer, scratch);
-                }
-            };
-            inputs.add(b);
-        }
+        List<Buffer> inputs = inputs(acc, sources, fixed, x, y, lr, step, 1, state);
         List<Buffer> outs = new ArrayList<>(2 + updatedParams.size() * (1 + stateSize) + bufferTargets.size());
         outs.add(loss);
         outs.add(logits);
         if (train) {
             for (int k : updatedParams) outs.add(pinned(params.get(k).value(kiln)));
-            for (int k : updatedParams) for (Buffer b : state.get(params.get(k))) outs.add(b);
+            for (int k : updatedParams) outs.addAll(List.of(state.get(params.get(k))));
         }
         for (Parameter p : bufferTargets) outs.add(pinned(p.value(kiln)));
-        if (scaler != null) for (Buffer b : scaler.state()) outs.add(b);
+        if (scaler != null) outs.addAll(List.of(scaler.state()));
         executable.run(inputs, outs);
+        return download();
+    }
+
+    private Result download() {
+        Internal.Access a = Internal.access();
         float[] lossHost = new float[1];
         float[] outHost = new float[logitsSize];
         a.download(kiln, loss, MemorySegment.ofArray(lossHost));
@@ -287,19 +471,60 @@ final class CompiledStep implements AutoCloseable {
         return new Result(lossHost[0], outHost);
     }
 
-    /** The buffers refilled every step (batch, seeds, scalars) and the loss and output buffers. */
+    /** The buffers of one executable's inputs, in graph order; refilled ones are copied into {@code fixed}. */
+    private List<Buffer> inputs(Accelerator acc, List<Source> src, Buffer[] fixedBuffers, float[] x, int[] y, double lr, long step,
+                                float mean, Map<Parameter, Buffer[]> state) {
+        Internal.Access a = Internal.access();
+        List<Buffer> inputs = new ArrayList<>(src.size());
+        for (int i = 0; i < src.size(); i++) {
+            Buffer fixedBuffer = fixedBuffers[i];
+            Buffer b = switch (src.get(i)) {
+                case Batch bt when bt.which() == 0 -> fill(acc, fixedBuffer, MemorySegment.ofArray(x));
+                case Batch bt -> fill(acc, fixedBuffer, MemorySegment.ofArray(y));
+                case Param p -> pinned(params.get(p.index()).value(kiln));
+                case State st -> state.computeIfAbsent(params.get(st.param()), k -> zeros(k))[st.slot()];
+                case Constant c -> pinned(c.tensor());
+                case ModuleBuffer m -> pinned(m.buffer().value(kiln));
+                case ScalerState ss -> scaler.state()[ss.slot()];
+                case Bucket bk -> bucketBuffers[bk.index()];
+                case Seed sd -> {
+                    scratch.set(ValueLayout.JAVA_LONG, 0, a.nextSeed(kiln));
+                    yield fill(acc, fixedBuffer, scratch);
+                }
+                case Scalar sc -> {
+                    scratch.set(ValueLayout.JAVA_FLOAT, 0, switch (sc.which()) {
+                        case 0 -> (float) lr;
+                        case 1 -> (float) step;
+                        default -> mean;
+                    });
+                    yield fill(acc, fixedBuffer, scratch);
+                }
+            };
+            inputs.add(b);
+        }
+        return inputs;
+    }
+
+    /** The buffers refilled every step (batch, seeds, scalars), the loss and output buffers, and the buckets. */
     private void allocateFixed(Accelerator acc) {
-        for (int i = 0; i < sources.size(); i++) {
-            TensorType t = switch (sources.get(i)) {
+        System.arraycopy(allocate(acc, sources), 0, fixed, 0, fixed.length);
+        logits = acc.allocate(executableOutputs.get(1));
+        loss = acc.allocate(executableOutputs.get(0));
+        if (buckets != null) bucketBuffers = split.shared().get(acc, buckets);
+    }
+
+    private Buffer[] allocate(Accelerator acc, List<Source> src) {
+        Buffer[] out = new Buffer[src.size()];
+        for (int i = 0; i < src.size(); i++) {
+            TensorType t = switch (src.get(i)) {
                 case Batch bt -> bt.which() == 0 ? xType : yType;
                 case Seed sd -> StepSeeds.SEED;
                 case Scalar sc -> F32_SCALAR;
                 default -> null;
             };
-            if (t != null) fixed[i] = acc.allocate(t);
+            if (t != null) out[i] = acc.allocate(t);
         }
-        logits = acc.allocate(executableOutputs.get(1));
-        loss = acc.allocate(executableOutputs.get(0));
+        return out;
     }
 
     private static Buffer fill(Accelerator acc, Buffer dst, MemorySegment host) {
@@ -316,9 +541,14 @@ final class CompiledStep implements AutoCloseable {
         return b;
     }
 
+    /** Frees what this step owns; the buckets belong to the trainer ({@link SharedBuckets}). */
     @Override public void close() {
         executable.close();
-        for (Buffer b : fixed) if (b != null) b.close();
+        if (executableAcc != null) executableAcc.close();
+        if (executableUpdate != null) executableUpdate.close();
+        for (Buffer[] bs : java.util.Arrays.asList(fixed, fixedAcc, fixedUpdate)) {
+            if (bs != null) for (Buffer b : bs) if (b != null) b.close();
+        }
         if (loss != null) loss.close();
         if (logits != null) logits.close();
     }

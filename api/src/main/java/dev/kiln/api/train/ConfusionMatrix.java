@@ -41,6 +41,9 @@ public final class ConfusionMatrix {
         return (double) counts[c][c] / col;
     }
 
+    /** Adds {@code n} examples of {@code actual} predicted as {@code predicted} (summing ranks' matrices). */
+    void add(int actual, int predicted, long n) { counts[actual][predicted] += n; }
+
     void add(int actual, int predicted) {
         if (actual < 0 || actual >= counts.length) {
             throw new IllegalArgumentException("label " + actual + " outside the " + counts.length + " classes of the confusion matrix");

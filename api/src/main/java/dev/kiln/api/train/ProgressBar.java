@@ -7,6 +7,9 @@ import java.io.PrintStream;
  * times a second, and one summary line per epoch.
  */
 public final class ProgressBar implements Callback {
+    /** Reports only: in a process group, rank 0 alone prints or writes. */
+    @Override public boolean mainProcessOnly() { return true; }
+
     private static final long REDRAW_NANOS = 250_000_000L;
     private final PrintStream out;
     private final boolean redraw;

@@ -13,6 +13,7 @@ import dev.kiln.core.DType;
 import dev.kiln.core.Shape;
 import dev.kiln.spi.Buffer;
 import dev.kiln.spi.ir.TensorType;
+import dev.kiln.api.internal.Internal;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -84,6 +85,12 @@ public final class Trainer implements AutoCloseable {
     private int depth;
     private volatile boolean closed;
     private boolean freed;
+    /** Null for a single process. */
+    private final DataParallel dist;
+    private final int accumulation;
+    /** Micro-batches accumulated into the gradient buckets since the last optimizer step. */
+    int micro;
+    private final CompiledStep.SharedBuckets buckets = new CompiledStep.SharedBuckets();
 
     private Trainer(Builder b) {
         this.kiln = b.kiln;
@@ -95,6 +102,8 @@ public final class Trainer implements AutoCloseable {
         this.validationSplit = b.validationSplit;
         this.topK = b.topK;
         this.callbacks = List.copyOf(b.callbacks);
+        this.dist = DataParallel.of(kiln);
+        this.accumulation = b.accumulation;
         LossScaling scaling = b.lossScaling != null ? b.lossScaling
                 : kiln.precision().lossScaling() ? LossScaling.dynamic() : null;
         this.scaler = scaling == null ? null : new LossScaler(kiln, scaling);
@@ -129,6 +138,18 @@ public final class Trainer implements AutoCloseable {
 
     public Optimizer optimizer() { return optimizer; }
 
+    /** This process's rank in the Kiln's process group, 0 for a single process. */
+    public int rank() { return dist == null ? 0 : dist.rank(); }
+
+    /** How many processes train together: 1 unless the Kiln was opened with a process group. */
+    public int worldSize() { return dist == null ? 1 : dist.worldSize(); }
+
+    /** Rank 0, the process that writes checkpoints, logs and progress. */
+    public boolean isMainProcess() { return dist == null || dist.isMain(); }
+
+    /** Micro-batches whose gradients are summed into one optimizer step ({@link Builder#gradientAccumulation}). */
+    public int gradientAccumulation() { return accumulation; }
+
     long shuffleSeed() { return seed; }
 
     /**
@@ -158,12 +179,21 @@ public final class Trainer implements AutoCloseable {
     private History fitGuarded(Dataset train, Dataset validation, int epochs) {
         if (epochs <= 0) throw new IllegalArgumentException("epochs must be positive, got " + epochs);
         if (train.size() == 0) throw new IllegalArgumentException("the training set is empty");
-        DataLoader loader = DataLoader.builder(train, batchSize).shuffle(true).seed(seed).build();
+        DataLoader.Builder lb = DataLoader.builder(train, batchSize).shuffle(true).seed(seed);
+        if (dist != null) {
+            if (train.size() < dist.worldSize()) {
+                throw new IllegalArgumentException("fit: " + train.size() + " training examples cannot be shared by " + dist.worldSize() + " ranks");
+            }
+            lb.shard(dist.rank(), dist.worldSize());
+            startFromMain();
+        }
+        DataLoader loader = lb.build();
         List<EpochLogs> logs = new ArrayList<>();
         stopRequested = false;
         if (epochsDone >= epochs) {
             LOG.log(System.Logger.Level.WARNING, "fit: {0} epochs are already complete, nothing to train", epochsDone);
         }
+        List<Callback> callbacks = activeCallbacks();
         callbacks.forEach(c -> c.onTrainBegin(this, epochs));
         for (int epoch = epochsDone + 1; epoch <= epochs && !stopRequested; epoch++) {
             int steps = loader.batchesPerEpoch();
@@ -180,12 +210,14 @@ public final class Trainer implements AutoCloseable {
             }
             // Batches are prepared on a background thread while the accelerator runs the step.
             try (Prefetcher prefetch = new Prefetcher(loader, epoch - 1, 2)) {
+                int index = 0;
                 for (Batch batch : (Iterable<Batch>) () -> prefetch) {
+                    index++;
                     if (skip > 0) { // a restored run: these batches were trained before the checkpoint
                         skip--;
                         continue;
                     }
-                    trainOn(batch, epoch);
+                    trainOn(batch, epoch, index == steps);
                     double secs = (System.nanoTime() - start) / 1e9;
                     for (Callback c : callbacks) {
                         c.onBatchEnd(batchesDone, steps, epochLossSum / epochSeen, (double) epochCorrect / epochSeen, epochSeen, secs);
@@ -195,13 +227,22 @@ public final class Trainer implements AutoCloseable {
             double secs = (System.nanoTime() - start) / 1e9;
             epochsDone = epoch;
             batchesDone = 0;
+            double lossSum = epochLossSum, correct = epochCorrect, seen = epochSeen;
+            if (dist != null) {
+                // Every rank gets the same sums, so callbacks (early stopping, plateaus) decide the same on every rank.
+                double[] all = dist.sum(new double[] {epochLossSum, epochCorrect, epochSeen, stopRequested ? 1 : 0}, "epoch " + epoch + " metrics");
+                lossSum = all[0];
+                correct = all[1];
+                seen = all[2];
+                stopRequested = all[3] > 0;
+            }
             double vl = Double.NaN, va = Double.NaN;
             if (validation != null) {
                 Evaluation e = evaluate(validation);
                 vl = e.loss();
                 va = e.accuracy();
             }
-            EpochLogs l = new EpochLogs(epoch, epochs, epochLossSum / epochSeen, (double) epochCorrect / epochSeen, secs, epochSeen / secs, vl, va);
+            EpochLogs l = new EpochLogs(epoch, epochs, lossSum / seen, correct / seen, secs, seen / secs, vl, va);
             logs.add(l);
             for (Callback c : callbacks) c.onEpochEnd(l);
         }
@@ -210,7 +251,8 @@ public final class Trainer implements AutoCloseable {
         return h;
     }
 
-    private void trainOn(Batch batch, int epoch) {
+    /** One batch; with accumulation one micro-batch, the step applied after the last of a group or of the epoch. */
+    private void trainOn(Batch batch, int epoch, boolean lastOfEpoch) {
         checkNotClosed("fit");
         CompiledStep cs = trainSteps.computeIfAbsent(batch.size(), n -> compile(batch, true));
         checkLabels(batch, cs, "training batch", batchesDone + 1, epoch);
@@ -219,10 +261,23 @@ public final class Trainer implements AutoCloseable {
         if (!(lr >= 0) || !Float.isFinite((float) lr)) {
             throw new IllegalArgumentException("fit: the learning rate at step " + (step + 1) + " is " + lr + "; it must be finite, >= 0 and within float range");
         }
+        if (dist != null) syncBuffers();
         StepEvent ev = new StepEvent();
         ev.begin();
-        CompiledStep.Result r = cs.run(batch.features(), batch.labels(), lr, step + 1, optimizerState);
-        step++;
+        CompiledStep.Result r;
+        if (!cs.isSplit()) {
+            r = cs.run(batch.features(), batch.labels(), lr, step + 1, optimizerState);
+            step++;
+        } else {
+            // Only the last micro-batch of a step all-reduces, as inside PyTorch's no_sync().
+            r = cs.gradients(batch.features(), batch.labels(), micro == 0);
+            micro++;
+            if (micro == accumulation || lastOfEpoch) {
+                cs.applyGradients(lr, step + 1, 1.0 / micro, optimizerState);
+                step++;
+                micro = 0;
+            }
+        }
         batchesDone++;
         if (ev.shouldCommit()) {
             ev.step = step;
@@ -264,7 +319,17 @@ public final class Trainer implements AutoCloseable {
     }
 
     private Evaluation evaluateAll(Dataset data) {
-        DataLoader loader = DataLoader.builder(data, batchSize).shuffle(false).build();
+        Dataset mine = data;
+        if (dist != null) {
+            if (data.size() < dist.worldSize()) {
+                throw new IllegalArgumentException("evaluate: " + data.size() + " examples cannot be shared by " + dist.worldSize() + " ranks");
+            }
+            // Rank r evaluates examples r, r + world, ...: each exactly once, so the summed metrics are the whole set's.
+            int[] idx = new int[(data.size() - dist.rank() + dist.worldSize() - 1) / dist.worldSize()];
+            for (int i = 0; i < idx.length; i++) idx[i] = dist.rank() + i * dist.worldSize();
+            mine = data.subset(idx);
+        }
+        DataLoader loader = DataLoader.builder(mine, batchSize).shuffle(false).build();
         double lossSum = 0;
         long correct = 0, topCorrect = 0;
         int seen = 0;
@@ -285,6 +350,25 @@ public final class Trainer implements AutoCloseable {
             topCorrect += Metrics.topKCorrect(r.output(), batch.labels(), batch.size(), topK);
             seen += batch.size();
         }
+        if (dist != null) {
+            int n = Math.max(classes, data.numClasses());
+            if (confusion == null) confusion = new ConfusionMatrix(n);
+            double[] v = new double[4 + n * n];
+            v[0] = lossSum;
+            v[1] = correct;
+            v[2] = topCorrect;
+            v[3] = seen;
+            for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) v[4 + i * n + j] = confusion.count(i, j);
+            double[] all = dist.sum(v, "evaluation metrics");
+            lossSum = all[0];
+            correct = (long) all[1];
+            topCorrect = (long) all[2];
+            seen = (int) all[3];
+            ConfusionMatrix total = new ConfusionMatrix(n);
+            for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) total.add(i, j, (long) all[4 + i * n + j]);
+            confusion = total;
+            classes = n;
+        }
         boolean useTopK = topK > 0 && classes > topK;
         return new Evaluation(lossSum / seen, (double) correct / seen, seen, useTopK ? topK : 0,
                 useTopK ? (double) topCorrect / seen : Double.NaN, confusion);
@@ -300,7 +384,15 @@ public final class Trainer implements AutoCloseable {
     public void save(Path path) {
         begin("save");
         try {
-            TrainerCheckpoint.save(this, path);
+            if (micro != 0) {
+                throw new IllegalStateException("save: " + micro + " of " + accumulation + " micro-batches are accumulated but not applied;"
+                        + " save between optimizer steps (every " + accumulation + " batches)");
+            }
+            if (dist == null) {
+                TrainerCheckpoint.save(this, path);
+            } else {
+                saveOnMain(path);
+            }
         } finally {
             end();
         }
@@ -315,11 +407,70 @@ public final class Trainer implements AutoCloseable {
         begin("restore");
         try {
             TrainerCheckpoint.restore(this, path);
+            micro = 0;
             // Compiled steps may hold on to the buffers they were built with; recompiling is cheap next to a restore.
             closeSteps();
         } finally {
             end();
         }
+    }
+
+    /**
+     * Rank 0 writes; every rank learns whether it worked (a sum of failure flags, so no rank waits
+     * at a barrier for a writer that failed), and returns only once the file is complete.
+     */
+    private void saveOnMain(Path path) {
+        RuntimeException failure = null;
+        // The epoch's running metrics are summed over the ranks, so the file holds the whole job's.
+        double[] sums = dist.sum(new double[] {epochLossSum, epochCorrect, epochSeen}, "checkpoint metrics");
+        if (dist.isMain()) {
+            double ls = epochLossSum;
+            long c = epochCorrect, n = epochSeen;
+            epochLossSum = sums[0];
+            epochCorrect = (long) sums[1];
+            epochSeen = (long) sums[2];
+            try {
+                TrainerCheckpoint.save(this, path);
+            } catch (RuntimeException e) {
+                failure = e;
+            } finally {
+                epochLossSum = ls;
+                epochCorrect = c;
+                epochSeen = n;
+            }
+        }
+        double failed = dist.sum(new double[] {failure != null ? 1 : 0}, "checkpoint " + path)[0];
+        if (failure != null) throw failure;
+        if (failed > 0) throw new IllegalStateException("save: rank 0 could not write the checkpoint " + path + "; see its log");
+    }
+
+    /**
+     * Every rank starts from rank 0's parameters, module buffers, optimizer state and loss scale,
+     * as PyTorch's DDP broadcasts at construction: initialisation, or a checkpoint only rank 0
+     * read right, can differ between processes, and data-parallel training needs them identical.
+     */
+    private void startFromMain() {
+        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) dist.broadcastFromMain(e.getValue().value(kiln), "parameter " + e.getKey());
+        syncBuffers();
+        Internal.Access a = Internal.access();
+        a.enter(kiln);
+        try {
+            for (Buffer[] bs : optimizerState.values()) for (Buffer b : bs) dist.broadcastFromMain(b, "optimizer state");
+            if (scaler != null) for (Buffer b : scaler.state()) dist.broadcastFromMain(b, "loss-scaler state");
+        } finally {
+            a.exit(kiln);
+        }
+    }
+
+    /** Module buffers (batch-norm statistics) from rank 0 before every step: DDP's {@code broadcast_buffers=True}. */
+    private void syncBuffers() {
+        for (Map.Entry<String, Parameter> e : model.namedBuffers().entrySet()) dist.broadcastFromMain(e.getValue().value(kiln), "buffer " + e.getKey());
+    }
+
+    /** On ranks other than 0, callbacks that only write (progress, logs, plots) are left out. */
+    private List<Callback> activeCallbacks() {
+        if (isMainProcess()) return callbacks;
+        return callbacks.stream().filter(c -> !c.mainProcessOnly()).toList();
     }
 
     /**
@@ -388,7 +539,9 @@ public final class Trainer implements AutoCloseable {
         TensorType y = new TensorType(DType.I32, Shape.of(batch.size()));
         CompileEvent ev = new CompileEvent();
         ev.begin();
-        CompiledStep cs = new CompiledStep(kiln, model, loss, train ? optimizer : null, scaler, x, y, train);
+        CompiledStep.Split split = train && (dist != null || accumulation > 1)
+                ? new CompiledStep.Split(accumulation, Buckets.DEFAULT_FIRST_BYTES, Buckets.DEFAULT_BYTES, dist, buckets) : null;
+        CompiledStep cs = new CompiledStep(kiln, model, loss, train ? optimizer : null, scaler, x, y, train, split);
         if (ev.shouldCommit()) {
             ev.training = train;
             ev.batchSize = batch.size();
@@ -421,6 +574,7 @@ public final class Trainer implements AutoCloseable {
         if (freed) return;
         freed = true;
         closeSteps();
+        buckets.close(dist != null && dist.stuck());
         optimizerState.values().forEach(bs -> { for (Buffer b : bs) b.close(); });
         optimizerState.clear();
         if (scaler != null) scaler.close();
@@ -437,6 +591,7 @@ public final class Trainer implements AutoCloseable {
         private int topK = 5;
         private LossScaling lossScaling;
         private final List<Callback> callbacks = new ArrayList<>();
+        private int accumulation = 1;
 
         private Builder(Kiln kiln, Module model) {
             this.kiln = kiln;
@@ -475,6 +630,19 @@ public final class Trainer implements AutoCloseable {
         }
 
         public Builder callback(Callback c) { this.callbacks.add(c); return this; }
+
+        /**
+         * Sums the gradients of {@code k} consecutive batches into one optimizer step, with their
+         * mean as the gradient: {@code k} batches of {@code batchSize} train like one batch of
+         * {@code k * batchSize} (exactly so for models without batch statistics). An epoch's last
+         * step takes the batches left. With a process group the gradients are all-reduced only
+         * after the k-th, as under PyTorch's {@code no_sync()}. Default 1.
+         */
+        public Builder gradientAccumulation(int k) {
+            if (k < 1) throw new IllegalArgumentException("gradient accumulation needs k >= 1 batches per step, got " + k);
+            this.accumulation = k;
+            return this;
+        }
 
         /**
          * Scales the loss dynamically with these settings, whatever the precision policy, as

@@ -30,6 +30,7 @@ import java.util.Map;
  * with loss scaling its state as {@code scaler.<name>} (PyTorch keeps it in the scaler's state dict).
  */
 final class TrainerCheckpoint {
+    private static final System.Logger LOG = System.getLogger(TrainerCheckpoint.class.getName());
     static final String FORMAT = "kiln.trainer";
     static final String VERSION = "1";
     static final String SCALER_PREFIX = "scaler.";
@@ -69,6 +70,9 @@ final class TrainerCheckpoint {
         meta.put("optimizer", opt.toString());
         meta.put("optimizer_state", String.join(",", slots));
         meta.put("backend", kiln.backend());
+        // The position in the epoch counts this rank's batches; with the world size it maps to another world size.
+        meta.put("world_size", Integer.toString(t.worldSize()));
+        meta.put("gradient_accumulation", Integer.toString(t.gradientAccumulation()));
         if (t.scaler != null) {
             double[] v = t.scaler.values();
             for (int i = 0; i < v.length; i++) meta.put(SCALER_PREFIX + LossScaler.STATE.get(i), Double.toString(v[i]));
@@ -140,16 +144,25 @@ final class TrainerCheckpoint {
         t.step = c.step;
         t.epochsDone = c.epochs;
         t.batchesDone = c.batches;
-        t.epochLossSum = c.lossSum;
-        t.epochCorrect = c.correct;
-        t.epochSeen = c.seen;
+        if (c.worldSize() != t.worldSize()) {
+            // Ranks take interleaved positions of one permutation, so W ranks after b batches have covered its first
+            // b * W * batch positions; resuming at the floor retrains at most one global batch, and skips none.
+            t.batchesDone = (int) ((long) c.batches * c.worldSize() / t.worldSize());
+            LOG.log(System.Logger.Level.INFO, "{0} was saved by {1} ranks after {2} batches of the epoch; {3} ranks resume after {4} batches each",
+                    path, c.worldSize(), c.batches, t.worldSize(), t.batchesDone);
+        }
+        // A group's checkpoint holds the epoch's metrics summed over its ranks: rank 0 carries them on.
+        boolean carries = t.rank() == 0;
+        t.epochLossSum = carries ? c.lossSum : 0;
+        t.epochCorrect = carries ? c.correct : 0;
+        t.epochSeen = carries ? c.seen : 0;
         opt.setLearningRate(lr);
         kiln.restoreRngState(rng);
         if (scalerBuffers != null) t.scaler.replace(scalerBuffers);
     }
 
     /** Where the run stands: {@link Trainer}'s counters, as saved. */
-    private record Counters(long step, int epochs, int batches, double lossSum, long correct, long seen) {}
+    private record Counters(long step, int epochs, int batches, double lossSum, long correct, long seen, int worldSize) {}
 
     /**
      * The counters, each in its range and consistent with the others: every epoch and every batch
@@ -159,14 +172,18 @@ final class TrainerCheckpoint {
         long step = m.integer("step", 0, Long.MAX_VALUE);
         int epochs = (int) m.integer("epochs_completed", 0, Integer.MAX_VALUE);
         int batches = (int) m.integer("batches_in_epoch", 0, Integer.MAX_VALUE);
-        if (epochs + (long) batches > step) {
-            throw m.fault("batches_in_epoch", "is " + batches + " after " + epochs + " epochs, but only " + step + " steps were taken");
+        int world = m.has("world_size") ? (int) m.integer("world_size", 1, Integer.MAX_VALUE) : 1;
+        long accumulation = m.has("gradient_accumulation") ? m.integer("gradient_accumulation", 1, Integer.MAX_VALUE) : 1;
+        // Every epoch took a step, and so did every group of accumulated batches of this one.
+        if (epochs + (batches + accumulation - 1) / accumulation > step) {
+            throw m.fault("batches_in_epoch", "is " + batches + " after " + epochs + " epochs, but only " + step + " steps were taken"
+                    + (accumulation > 1 ? " (" + accumulation + " batches per step)" : ""));
         }
         if (m.integer("schedule_step", 0, Long.MAX_VALUE) != step) throw m.fault("schedule_step", "must equal \"step\" (" + step + ")");
         long seen = m.integer("epoch_seen", 0, Long.MAX_VALUE);
         if (seen < batches) throw m.fault("epoch_seen", "is " + seen + ", fewer examples than the " + batches + " batches of the epoch");
         long correct = m.integer("epoch_correct", 0, seen);
-        return new Counters(step, epochs, batches, m.number("epoch_loss_sum"), correct, seen);
+        return new Counters(step, epochs, batches, m.number("epoch_loss_sum"), correct, seen, world);
     }
 
     /** As PyTorch's {@code GradScaler.load_state_dict}: a scaling trainer needs the saved scaler state. */

@@ -19,6 +19,9 @@ import java.util.Locale;
  * Missing validation values are empty cells.
  */
 public final class CsvLogger implements Callback {
+    /** Reports only: in a process group, rank 0 alone prints or writes. */
+    @Override public boolean mainProcessOnly() { return true; }
+
     static final String HEADER = "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds,samples_per_second";
     private final Path path;
     private final boolean append;
