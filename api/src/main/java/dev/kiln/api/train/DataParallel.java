@@ -42,8 +42,17 @@ final class DataParallel {
 
     boolean stuck() { return group.stuck(); }
 
+    /** Wall time spent averaging gradients so far; read by the training thread only. */
+    private long gradientNanos;
+
     /** In place, while the caller is inside an accelerator call. */
-    void averageGradients(Buffer bucket, String what) { guarded(() -> group.allReduceAverage(bucket, what)); }
+    void averageGradients(Buffer bucket, String what) {
+        long t0 = System.nanoTime();
+        guarded(() -> group.allReduceAverage(bucket, what));
+        gradientNanos += System.nanoTime() - t0;
+    }
+
+    double gradientSeconds() { return gradientNanos / 1e9; }
 
     /** Overwrites {@code t} with rank 0's value. */
     void broadcastFromMain(Tensor t, String what) {

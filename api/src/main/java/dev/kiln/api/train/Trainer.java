@@ -147,6 +147,13 @@ public final class Trainer implements AutoCloseable {
     /** Rank 0, the process that writes checkpoints, logs and progress. */
     public boolean isMainProcess() { return dist == null || dist.isMain(); }
 
+    /**
+     * Seconds this process has waited for gradient all-reduces since it was built: the
+     * communication the step does not hide (PyTorch's DDP reports the same as its comm time). 0
+     * for a single process.
+     */
+    public double gradientSyncSeconds() { return dist == null ? 0 : dist.gradientSeconds(); }
+
     /** Micro-batches whose gradients are summed into one optimizer step ({@link Builder#gradientAccumulation}). */
     public int gradientAccumulation() { return accumulation; }
 
