@@ -6,8 +6,9 @@ import dev.kiln.core.PrecisionPolicy;
 /**
  * How to open a {@link Kiln}. {@code backend == null} means: the {@code kiln.backend} system
  * property, else the {@code KILN_BACKEND} environment variable, else the best available plugin.
- * {@code processGroup == null} means a single process; a group is only recorded so far: nothing
- * in training reads it yet.
+ * {@code processGroup == null} means a single process. With a group of more than one rank,
+ * opening the Kiln joins the group's collectives and its {@code Trainer}s train data-parallel
+ * (see {@code docs/distributed.md}).
  */
 public record KilnConfig(String backend, int threads, boolean fusion, long seed, Precision precision, ProcessGroup processGroup) {
 
