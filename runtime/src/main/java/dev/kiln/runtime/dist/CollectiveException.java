@@ -1,6 +1,9 @@
 package dev.kiln.runtime.dist;
 
-/** A collective failed on this rank: a peer left, a plugin call failed, or (as the subclass says) it timed out. */
+/**
+ * A collective could not complete: a peer closed its connection, went silent past the timeout,
+ * or made a different call. The message names the operation, this rank and the peer.
+ */
 public class CollectiveException extends RuntimeException {
     public CollectiveException(String message) { super(message); }
 

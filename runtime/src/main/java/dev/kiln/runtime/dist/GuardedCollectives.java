@@ -94,6 +94,7 @@ public final class GuardedCollectives implements AutoCloseable {
             } catch (TimeoutException e) {
                 String missing = missingRanks(seq);
                 fail(what + " (collective #" + seq + ") timed out", true);
+                settle(done);
                 throw new CollectiveTimeoutException(where() + ": " + what + " did not finish within " + seconds(timeout) + "; " + missing);
             } catch (ExecutionException e) {
                 Throwable cause = e.getCause();
@@ -114,6 +115,18 @@ public final class GuardedCollectives implements AutoCloseable {
             inner.abort();
         } catch (RuntimeException ignored) {
             // The group is broken either way; the caller's exception says why.
+        }
+    }
+
+    /** A transport that can wake its blocked call (the ring closes its sockets) returns soon after abort; MPI never does. */
+    private void settle(Future<?> call) {
+        try {
+            call.get(1, TimeUnit.SECONDS);
+            stuck = false;
+        } catch (ExecutionException e) {
+            stuck = false;
+        } catch (TimeoutException | InterruptedException | java.util.concurrent.CancellationException e) {
+            // still blocked in native code: its buffers must outlive it
         }
     }
 

@@ -67,6 +67,9 @@ public final class RendezvousStore implements AutoCloseable {
 
     public void barrier(String name, int worldSize, Duration timeout) { client.barrier(name, worldSize, timeout); }
 
+    /** The local address of this rank's connection to the store, where other ranks can reach this one. */
+    InetAddress localAddress() { return client.localAddress(); }
+
     /** Closes this rank's connection; on rank 0 also the server, which ends every other rank's pending calls. */
     @Override public void close() {
         client.close();

@@ -7,6 +7,7 @@ import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -216,6 +217,9 @@ public final class StoreClient implements AutoCloseable {
     static String seconds(Duration d) {
         return String.format(java.util.Locale.ROOT, "%.1f s", d.toMillis() / 1000.0);
     }
+
+    /** This end's address of the connection: one the store's host reaches this host on, for peers that bind a port of their own. */
+    InetAddress localAddress() { return socket.getLocalAddress(); }
 
     /** Closes the socket; a call blocked in another thread fails at once. */
     @Override public void close() {
