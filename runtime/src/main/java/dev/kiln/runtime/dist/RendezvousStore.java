@@ -43,7 +43,14 @@ public final class RendezvousStore implements AutoCloseable {
         return isLoopback(masterAddr) ? InetAddress.getLoopbackAddress() : null;
     }
 
-    private static boolean isLoopback(String host) {
+    /**
+     * Only {@code localhost} and loopback literals count: a host name that resolves to loopback on
+     * its own host (Debian maps it to 127.0.1.1) is how the other hosts reach rank 0.
+     */
+    static boolean isLoopback(String host) {
+        if (host.equalsIgnoreCase("localhost")) return true;
+        boolean literal = host.indexOf(':') >= 0 || host.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
+        if (!literal) return false;
         try {
             return InetAddress.getByName(host).isLoopbackAddress();
         } catch (UnknownHostException e) {

@@ -289,4 +289,13 @@ class RendezvousStoreTest {
     @Test void onlyRankZeroMayUsePortZero() {
         assertThrows(IllegalArgumentException.class, () -> store(1, 2, 0, FAST));
     }
+
+    /** A host name that resolves to 127.0.1.1 on its own host must still be served on every interface. */
+    @Test void onlyLoopbackLiteralsAndLocalhostBindLoopback() {
+        org.junit.jupiter.api.Assertions.assertTrue(RendezvousStore.isLoopback("127.0.0.1"));
+        org.junit.jupiter.api.Assertions.assertTrue(RendezvousStore.isLoopback("::1"));
+        org.junit.jupiter.api.Assertions.assertTrue(RendezvousStore.isLoopback("localhost"));
+        org.junit.jupiter.api.Assertions.assertFalse(RendezvousStore.isLoopback("10.1.2.3"));
+        org.junit.jupiter.api.Assertions.assertFalse(RendezvousStore.isLoopback(java.util.Objects.requireNonNullElse(System.getenv("HOSTNAME"), "somehost")));
+    }
 }
