@@ -50,7 +50,8 @@ final class MpiCollectives implements Collectives {
             int worldRank = mpi.worldRank(), worldSize = mpi.worldSize();
             if (worldRank != rank || worldSize != size) {
                 throw new IllegalArgumentException("MPI's world has this process as rank " + worldRank + " of " + worldSize
-                        + " (the launcher, e.g. mpirun -np, decides), but collectives were asked for rank " + rank + " of " + size);
+                        + " (the launcher, e.g. mpirun -np, decides), but collectives were asked for rank " + rank + " of " + size
+                        + "; " + mpi.library().describe());
             }
             Object comm = mpi.binding().dup(mpi.binding().handles().commWorld());
             mpi.binding().returnErrors(comm);

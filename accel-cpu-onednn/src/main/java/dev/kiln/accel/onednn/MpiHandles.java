@@ -20,7 +20,8 @@ import java.lang.foreign.ValueLayout;
 record MpiHandles(MemoryLayout layout, Object commWorld, Object bytes, Object f32, Object f64, Object sum,
                   Object errorsReturn, MemorySegment inPlace) {
 
-    // From Debian's libmpich-dev 4.0.2 mpi.h; MPICH has kept these values since 3.x (its ABI initiative).
+    // From Debian's libmpich-dev 4.0.2 mpi.h (MpiLibraryTest compares them with the header where it is
+    // installed); MPICH has kept these values since 3.x (its ABI initiative).
     static final int MPICH_COMM_WORLD = 0x44000000;
     static final int MPICH_BYTE = 0x4c00010d;
     static final int MPICH_FLOAT = 0x4c00040a;

@@ -1,5 +1,6 @@
 package dev.kiln.accel.onednn;
 
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -7,8 +8,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * MPI_Finalize, so this is a singleton: the first {@link #get()} initialises it unless the host
  * application already did (then Kiln uses it and leaves finalising to the application). When Kiln
  * initialised MPI it finalises it from a shutdown hook. The standard asks for MPI_Finalize on the
- * thread that initialised MPI; Open MPI 4.1 accepts any thread at MPI_THREAD_MULTIPLE, which is
- * what Kiln asks for and what Debian's build provides.
+ * thread that initialised MPI; Open MPI 4.1 and MPICH 4.0 accept any thread at MPI_THREAD_MULTIPLE,
+ * which is what Kiln asks for and what both of Debian's builds provide.
  *
  * <p>Kiln requires at least MPI_THREAD_SERIALIZED and serialises its own calls with {@link #lock()},
  * so trainers may call collectives from any thread.
@@ -22,11 +23,14 @@ final class MpiProcess {
     private final int threadLevel;
     private final boolean initialisedByKiln;
 
-    private MpiProcess(MpiLibrary library, MpiBinding binding, int threadLevel, boolean initialisedByKiln) {
+    private final List<String> restoredAtInit;
+
+    private MpiProcess(MpiLibrary library, MpiBinding binding, int threadLevel, boolean initialisedByKiln, List<String> restoredAtInit) {
         this.library = library;
         this.binding = binding;
         this.threadLevel = threadLevel;
         this.initialisedByKiln = initialisedByKiln;
+        this.restoredAtInit = restoredAtInit;
     }
 
     /** The process's MPI, initialised on first use. */
@@ -44,8 +48,11 @@ final class MpiProcess {
         MpiBinding binding = new MpiBinding(library, MpiHandles.of(library));
         if (binding.finalized()) throw new IllegalStateException("MPI was already finalised in this process; it cannot be initialised again");
         boolean ours = !binding.initialized();
-        int level = ours ? binding.initThread(MpiBinding.THREAD_MULTIPLE) : binding.queryThread();
-        MpiProcess process = new MpiProcess(library, binding, level, ours);
+        // Neither Debian's Open MPI nor its MPICH replaces a JVM signal handler in MPI_Init (MPICH's UCX
+        // does so at load, see MpiLibrary), but a transport loaded only then could: put any back.
+        JvmSignals.Result<Integer> init = ours ? JvmSignals.preserving(() -> binding.initThread(MpiBinding.THREAD_MULTIPLE)) : null;
+        int level = ours ? init.value() : binding.queryThread();
+        MpiProcess process = new MpiProcess(library, binding, level, ours, ours ? init.restored() : List.of());
         if (ours) Runtime.getRuntime().addShutdownHook(new Thread(process::finalizeAtExit, "kiln-mpi-finalize"));
         if (level < MpiBinding.THREAD_SERIALIZED) {
             throw new IllegalStateException(library.describe() + " provides thread level " + level
@@ -89,6 +96,9 @@ final class MpiProcess {
     int threadLevel() { return threadLevel; }
 
     boolean initialisedByKiln() { return initialisedByKiln; }
+
+    /** The JVM signal handlers MPI_Init replaced and that were put back (empty when the application initialised MPI). */
+    List<String> restoredAtInit() { return restoredAtInit; }
 
     int worldRank() { return binding.rank(binding.handles().commWorld()); }
 

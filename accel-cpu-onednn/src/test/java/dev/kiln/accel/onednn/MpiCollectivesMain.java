@@ -9,13 +9,17 @@ import dev.kiln.spi.ir.TensorType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /**
  * One rank of {@link MpiRunTest}, started by mpirun: every collective on f32, f64 and bf16 against
  * a float64 reference built from all ranks' seeds (each rank can regenerate every rank's data),
- * the ranks' results compared bit for bit, two error paths, then the all-reduce timings. Prints
- * "OK rank r" and exits 0, or prints the failure and exits 1 (mpirun then ends the job).
+ * the ranks' results compared bit for bit, two error paths, the JVM's signal handlers still its
+ * own, then the all-reduce timings. Runs under Open MPI's mpirun or MPICH's Hydra. Prints "OK rank
+ * r" and exits 0, or prints the failure and exits 1 (the launcher then ends the job).
  *
  * <p>Tolerance: a sum over p ranks accumulated in precision u and stored in precision v is within
  * {@code (p - 1) u sum|x| + v |sum|} of the exact sum. For p = 2 the single addition is exact
@@ -39,15 +43,26 @@ public final class MpiCollectivesMain {
 
     public static void main(String[] args) {
         int rank = envInt("OMPI_COMM_WORLD_RANK", "PMI_RANK"), size = envInt("OMPI_COMM_WORLD_SIZE", "PMI_SIZE");
+        // Before anything loads MPI: the JVM's own handlers, which MPI's libraries must leave in place.
+        Map<String, Long> jvmHandlers = new LinkedHashMap<>();
+        for (String signal : List.of("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGHUP")) jvmHandlers.put(signal, JvmSignals.handlerOf(signal));
         try (Accelerator acc = new OneDnnProvider().open(AcceleratorConfig.defaults())) {
             if (!acc.capabilities().collectives()) throw new AssertionError("capabilities say no collectives");
             expectThrows(IllegalArgumentException.class, () -> acc.collectives(rank, size + 1, null), "a world that does not match");
             try (Collectives coll = acc.collectives(rank, size, acc.newCollectiveGroupId())) {
+                MpiProcess mpi = MpiProcess.get();
+                if (rank == 0) {
+                    System.out.println("rank 0: " + mpi.library().describe() + "; thread level " + mpi.threadLevel()
+                            + "; JVM signal handlers put back after loading: " + mpi.library().restoredSignals()
+                            + ", after MPI_Init: " + mpi.restoredAtInit() + "; " + JvmSignals.UCX_HANDLE_ERRORS + "="
+                            + JvmSignals.cEnv(JvmSignals.UCX_HANDLE_ERRORS));
+                }
                 MpiCollectivesMain m = new MpiCollectivesMain(acc, coll);
                 for (DType d : new DType[] {DType.F32, DType.F64, DType.BF16}) m.all(d);
                 m.errors();
                 m.timings();
                 coll.barrier();
+                m.signalsKept(jvmHandlers);
             }
             System.out.println("OK rank " + rank);
         } catch (Throwable t) {
@@ -119,6 +134,26 @@ public final class MpiCollectivesMain {
         coll.barrier();
     }
 
+    /**
+     * After loading MPI, MPI_Init and every collective, the JVM's fault handlers are still its own
+     * (Debian's MPICH, through UCX, replaces them unless Kiln puts them back), and a deliberate
+     * fault, an implicit null check, is still a NullPointerException.
+     */
+    private void signalsKept(Map<String, Long> before) {
+        for (var e : before.entrySet()) {
+            long now = JvmSignals.handlerOf(e.getKey());
+            if (now != e.getValue()) {
+                throw new AssertionError(e.getKey() + " handler changed from 0x" + Long.toHexString(e.getValue()) + " to 0x" + Long.toHexString(now));
+            }
+        }
+        int[][] arrays = {new int[1], null};
+        int npes = 0;
+        for (int i = 0; i < 200_000; i++) {
+            try { npes += arrays[i & 1][0] - arrays[i & 1][0]; } catch (NullPointerException expected) { npes++; }
+        }
+        if (npes != 100_000) throw new AssertionError("null checks: " + npes + " NullPointerExceptions, expected 100000");
+    }
+
     private void timings() {
         for (int floats : new int[] {100_000, 1_000_000}) {
             try (Buffer in = acc.allocate(TensorType.of(DType.F32, floats)); Buffer out = acc.allocate(TensorType.of(DType.F32, floats))) {
@@ -132,8 +167,9 @@ public final class MpiCollectivesMain {
                 }
                 Arrays.sort(ns);
                 if (rank == 0) {
-                    System.out.printf("rank 0: allReduce f32 %d KB x%d ranks: median %.1f us (min %.1f, max %.1f) over %d%n",
-                            floats * 4 / 1000, size, ns[ns.length / 2] / 1e3, ns[0] / 1e3, ns[ns.length - 1] / 1e3, ns.length);
+                    System.out.printf("rank 0: allReduce f32 %d KB x%d ranks (%s): median %.1f us (min %.1f, max %.1f) over %d%n",
+                            floats * 4 / 1000, size, MpiProcess.get().library().implementation().displayName,
+                            ns[ns.length / 2] / 1e3, ns[0] / 1e3, ns[ns.length - 1] / 1e3, ns.length);
                 }
             }
         }
