@@ -1,0 +1,4 @@
+/** The XLA accelerator: StableHLO run by a PJRT plugin, or by XLA's CPU compiler. Exports nothing. */
+module dev.kiln.accel.xla {
+    requires dev.kiln.spi;
+}
