@@ -101,7 +101,7 @@ COMMON=(--steps "$STEPS" --warmup-epochs "$WARMUP" --epochs "$EPOCHS")
 cpus=$(nproc)
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $cpus CPUs ($(lscpu | sed -n 's/^Thread(s) per core: *//p') thread(s) per core)"
 echo "java: $("$JAVA" -version 2>&1 | head -n 1); mpi: $("$MPIRUN" --version 2>&1 | head -n 1)"
-echo "commands (CP = bench/target/classes and bench's runtime classpath; MASTER_PORT a free port per run; ${ROUNDS} rounds alternating 1 and 2):"
+echo "commands (CP = bench/target/classes and bench's runtime classpath; MASTER_PORT a free port per run; ${ROUNDS} rounds of: 1 process, 2 ranks, the pair without MPI, the raw anchor):"
 echo "  1 process: ${JVM[*]/#$CP/\$CP} --out DIR --batch $BATCH ${COMMON[*]}"
 echo "  2 ranks:   ${MPI[*]} -x MASTER_PORT=P ${JVM[*]/#$CP/\$CP} --out DIR --batch $BATCH ${COMMON[*]}"
 echo "  no MPI:    the 1-process command twice at once (two independent trainings), after each 2-rank run"
