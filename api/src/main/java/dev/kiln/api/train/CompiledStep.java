@@ -52,9 +52,10 @@ final class CompiledStep implements AutoCloseable {
     /**
      * A step split at the gradients, for data-parallel training and gradient accumulation: one
      * executable computes the loss and the gradients packed into {@link Buckets}; the buckets are
-     * then all-reduced across ranks by {@code group} (when there is one); a second executable
+     * then summed across ranks by {@code group} (when there is one); a second executable
      * unscales, clips and applies the optimizer. With {@code accumulation > 1} a third variant
-     * of the first adds the gradients into the buckets, and the update divides by the count.
+     * of the first adds the gradients into the buckets. Each batch's gradients come out already
+     * multiplied by its share of the step, so the sums are the mean.
      */
     record Split(int accumulation, long firstBucketBytes, long bucketBytes, DataParallel group, SharedBuckets shared) {}
 
@@ -123,12 +124,20 @@ final class CompiledStep implements AutoCloseable {
         List<StateUpdates.Update> updates = StateUpdates.take(tr);
         List<Value> forwardOuts = new ArrayList<>(List.of(a.value(l), a.value(out)));
         // Autodiff differentiates the first output: with loss scaling that is loss * scale, and the loss itself comes next.
-        Value scaleIn = null;
+        // A split step also multiplies by this batch's share of the step, 1 / (micro-batches x ranks), so that summing
+        // the buckets over micro-batches and ranks gives the mean gradient with no pass over them to divide.
+        Value scaleIn = null, shareIn = null;
+        Tensor objective = l;
         if (this.scaler != null) {
             scaleIn = tr.builder().input(F32_SCALAR);
-            forwardOuts.addFirst(a.value(l.mul(a.symbolic(kiln, tr, scaleIn))));
+            objective = objective.mul(a.symbolic(kiln, tr, scaleIn));
         }
-        int first = scaleIn == null ? 0 : 1;
+        if (this.split != null) {
+            shareIn = tr.builder().input(F32_SCALAR);
+            objective = objective.mul(a.symbolic(kiln, tr, shareIn));
+        }
+        if (objective != l) forwardOuts.addFirst(a.value(objective));
+        int first = objective == l ? 0 : 1;
         for (StateUpdates.Update u : updates) forwardOuts.add(u.value());
         bufferTargets = updates.stream().map(StateUpdates.Update::target).toList();
         int nb = bufferTargets.size();
@@ -144,6 +153,7 @@ final class CompiledStep implements AutoCloseable {
             else if (in.equals(yv)) sources.add(new Batch(1));
             else if (seeds.contains(in)) sources.add(new Seed());
             else if (in.equals(scaleIn)) sources.add(new ScalerState(LossScaler.SCALE));
+            else if (in.equals(shareIn)) sources.add(new Scalar(2));
             else {
                 Tensor owner = (Tensor) owners.get(indexOfCaptured(tr, owners, in));
                 Integer p = paramOf.get(owner);
@@ -323,11 +333,6 @@ final class CompiledStep implements AutoCloseable {
                 gs[k] = g.reshape(dims);
             }
         }
-        if (split.accumulation() > 1) {
-            Tensor mean = a.symbolic(kiln, t, b.input(F32_SCALAR));
-            sourcesUpdate.add(new Scalar(2));
-            for (int k = 0; k < gs.length; k++) gs[k] = gs[k].mul(mean.cast(gs[k].dtype()));
-        }
         Value scaleIn = null;
         if (scaler != null) {
             scaleIn = b.input(F32_SCALAR);
@@ -373,22 +378,23 @@ final class CompiledStep implements AutoCloseable {
      */
     Result run(float[] x, int[] y, double lr, long step, Map<Parameter, Buffer[]> state) {
         if (split == null) return entered(() -> fused(x, y, lr, step, state));
-        Result r = gradients(x, y, true);
-        applyGradients(lr, step, 1, state);
+        Result r = gradients(x, y, true, 1.0 / (split.group() == null ? 1 : split.group().worldSize()));
+        applyGradients(lr, step, state);
         return r;
     }
 
     /**
-     * The first half of a split step: loss, output and this batch's gradients, written into the
-     * buckets ({@code fresh}) or added to what they hold (accumulation; no collective runs).
+     * The first half of a split step: loss, output and this batch's gradients times
+     * {@code share} (its part of the step: 1 / (micro-batches x ranks)), written into the buckets
+     * ({@code fresh}) or added to what they hold (accumulation; no collective runs).
      */
-    Result gradients(float[] x, int[] y, boolean fresh) {
+    Result gradients(float[] x, int[] y, boolean fresh, double share) {
         return entered(() -> {
             Accelerator acc = Internal.access().compiler(kiln).accelerator();
             if (loss == null) allocateFixed(acc);
             boolean add = !fresh && executableAcc != null;
             if (add && fixedAcc == null) fixedAcc = allocate(acc, sourcesAcc);
-            List<Buffer> inputs = inputs(acc, add ? sourcesAcc : sources, add ? fixedAcc : fixed, x, y, 0, 0, 1, null);
+            List<Buffer> inputs = inputs(acc, add ? sourcesAcc : sources, add ? fixedAcc : fixed, x, y, 0, 0, (float) share, null);
             List<Buffer> outs = new ArrayList<>();
             outs.add(loss);
             outs.add(logits);
@@ -399,20 +405,17 @@ final class CompiledStep implements AutoCloseable {
         });
     }
 
-    /**
-     * The second half: the buckets averaged over the ranks (when there is a group), scaled by
-     * {@code mean} (1 / the micro-batches accumulated), and the optimizer update.
-     */
-    void applyGradients(double lr, long step, double mean, Map<Parameter, Buffer[]> state) {
+    /** The second half: the buckets summed over the ranks (when there is a group), then the optimizer update. */
+    void applyGradients(double lr, long step, Map<Parameter, Buffer[]> state) {
         entered(() -> {
             if (split.group() != null) {
                 for (int j = 0; j < bucketBuffers.length; j++) {
-                    split.group().averageGradients(bucketBuffers[j], "gradient bucket " + (j + 1) + " of " + bucketBuffers.length + " at step " + step);
+                    split.group().sumGradients(bucketBuffers[j], "gradient bucket " + (j + 1) + " of " + bucketBuffers.length + " at step " + step);
                 }
             }
             Accelerator acc = Internal.access().compiler(kiln).accelerator();
             if (fixedUpdate == null) fixedUpdate = allocate(acc, sourcesUpdate);
-            List<Buffer> inputs = inputs(acc, sourcesUpdate, fixedUpdate, null, null, lr, step, (float) mean, state);
+            List<Buffer> inputs = inputs(acc, sourcesUpdate, fixedUpdate, null, null, lr, step, 1, state);
             List<Buffer> outs = new ArrayList<>();
             for (int k : updatedParams) outs.add(pinned(params.get(k).value(kiln)));
             for (int k : updatedParams) outs.addAll(List.of(state.get(params.get(k))));
@@ -473,7 +476,7 @@ final class CompiledStep implements AutoCloseable {
 
     /** The buffers of one executable's inputs, in graph order; refilled ones are copied into {@code fixed}. */
     private List<Buffer> inputs(Accelerator acc, List<Source> src, Buffer[] fixedBuffers, float[] x, int[] y, double lr, long step,
-                                float mean, Map<Parameter, Buffer[]> state) {
+                                float share, Map<Parameter, Buffer[]> state) {
         Internal.Access a = Internal.access();
         List<Buffer> inputs = new ArrayList<>(src.size());
         for (int i = 0; i < src.size(); i++) {
@@ -495,7 +498,7 @@ final class CompiledStep implements AutoCloseable {
                     scratch.set(ValueLayout.JAVA_FLOAT, 0, switch (sc.which()) {
                         case 0 -> (float) lr;
                         case 1 -> (float) step;
-                        default -> mean;
+                        default -> share;
                     });
                     yield fill(acc, fixedBuffer, scratch);
                 }

@@ -45,10 +45,10 @@ final class DataParallel {
     /** Wall time spent averaging gradients so far; read by the training thread only. */
     private long gradientNanos;
 
-    /** In place, while the caller is inside an accelerator call. */
-    void averageGradients(Buffer bucket, String what) {
+    /** Sums a gradient bucket over the ranks in place (each rank's is already divided), inside an accelerator call. */
+    void sumGradients(Buffer bucket, String what) {
         long t0 = System.nanoTime();
-        guarded(() -> group.allReduceAverage(bucket, what));
+        guarded(() -> group.allReduceSum(bucket, what));
         gradientNanos += System.nanoTime() - t0;
     }
 

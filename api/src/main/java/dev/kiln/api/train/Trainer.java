@@ -88,8 +88,10 @@ public final class Trainer implements AutoCloseable {
     /** Null for a single process. */
     private final DataParallel dist;
     private final int accumulation;
-    /** Micro-batches accumulated into the gradient buckets since the last optimizer step. */
+    /** Micro-batches accumulated into the gradient buckets since the last optimizer step, of {@link #group}. */
     int micro;
+    /** Micro-batches in the step being accumulated: the accumulation, or fewer at the end of an epoch. */
+    private int group;
     private final CompiledStep.SharedBuckets buckets = new CompiledStep.SharedBuckets();
 
     private Trainer(Builder b) {
@@ -224,7 +226,7 @@ public final class Trainer implements AutoCloseable {
                         skip--;
                         continue;
                     }
-                    trainOn(batch, epoch, index == steps);
+                    trainOn(batch, epoch, steps - index + 1);
                     double secs = (System.nanoTime() - start) / 1e9;
                     for (Callback c : callbacks) {
                         c.onBatchEnd(batchesDone, steps, epochLossSum / epochSeen, (double) epochCorrect / epochSeen, epochSeen, secs);
@@ -258,8 +260,8 @@ public final class Trainer implements AutoCloseable {
         return h;
     }
 
-    /** One batch; with accumulation one micro-batch, the step applied after the last of a group or of the epoch. */
-    private void trainOn(Batch batch, int epoch, boolean lastOfEpoch) {
+    /** One batch; with accumulation one micro-batch, the step applied after the last of a group or of the epoch ({@code batchesLeft} counts this one). */
+    private void trainOn(Batch batch, int epoch, int batchesLeft) {
         checkNotClosed("fit");
         CompiledStep cs = trainSteps.computeIfAbsent(batch.size(), n -> compile(batch, true));
         checkLabels(batch, cs, "training batch", batchesDone + 1, epoch);
@@ -277,10 +279,11 @@ public final class Trainer implements AutoCloseable {
             step++;
         } else {
             // Only the last micro-batch of a step all-reduces, as inside PyTorch's no_sync().
-            r = cs.gradients(batch.features(), batch.labels(), micro == 0);
+            if (micro == 0) group = Math.min(accumulation, batchesLeft);
+            r = cs.gradients(batch.features(), batch.labels(), micro == 0, 1.0 / ((double) group * worldSize()));
             micro++;
-            if (micro == accumulation || lastOfEpoch) {
-                cs.applyGradients(lr, step + 1, 1.0 / micro, optimizerState);
+            if (micro == group) {
+                cs.applyGradients(lr, step + 1, optimizerState);
                 step++;
                 micro = 0;
             }
