@@ -53,7 +53,7 @@ final class StableHloElementwise {
             case DIV -> a.element().isFloat() ? w.map("divide", a, b) : integerDivide(a, b);
             case MAX -> w.map("maximum", a, b);
             case MIN -> w.map("minimum", a, b);
-            case POW -> w.map("power", a, b);
+            case POW -> a.element().isFloat() ? w.map("power", a, b) : integerPower(a, b);
             case EQ, GT, LT -> throw new IllegalStateException("comparisons are handled above");
         };
     }
@@ -64,6 +64,23 @@ final class StableHloElementwise {
         Ssa byZero = w.compare("EQ", b, zero);
         Ssa quotient = w.map("divide", a, w.select(byZero, w.splatLike(1, b), b));
         return w.select(byZero, zero, quotient);
+    }
+
+    /**
+     * {@code a^b} on integers. The reference computes {@code Math.pow} and truncates, so a negative
+     * exponent gives 0, except for bases 1 (1), -1 (±1 by the exponent's parity) and 0 (infinity,
+     * saturated to the i64 maximum and wrapped to the type); XLA's integer power returns 0 for
+     * all of them. Results wrap to the type as the reference's do; they differ only beyond 2^53,
+     * where the reference's double loses precision and, past 2^63, saturates.
+     */
+    private Ssa integerPower(Ssa a, Ssa b) {
+        Ssa zero = w.splatLike(0, a), one = w.splatLike(1, a), minusOne = w.splatLike(-1, a);
+        Ssa odd = w.compare("EQ", w.map("and", b, one), one);
+        Ssa byZero = w.broadcastTo(w.integer(HloLiterals.wrap(Long.MAX_VALUE, a.element()), a.element()), a.shape());
+        Ssa negative = w.select(w.compare("EQ", a, one), one,
+                w.select(w.compare("EQ", a, minusOne), w.select(odd, minusOne, one),
+                        w.select(w.compare("EQ", a, zero), byZero, zero)));
+        return w.select(w.compare("LT", b, zero), negative, w.map("power", a, b));
     }
 
     /**

@@ -49,7 +49,8 @@ import java.util.regex.Pattern;
  * <tr><td>Unary RELU</td><td>maximum(x, 0) (NaN propagates, as PyTorch and oneDNN)</td></tr>
  * <tr><td>Unary GELU</td><td>the tanh formula in multiply/add/tanh, in f32 for f16/bf16</td></tr>
  * <tr><td>Binary ADD, SUB, MUL, DIV, MAX, MIN, POW</td><td>add, subtract, multiply, divide, maximum, minimum, power;
- *     integer DIV: select(b == 0, 0, a / select(b == 0, 1, b)); bool: or / xor / and / and / or / and / or(a, not b)</td></tr>
+ *     integer DIV: select(b == 0, 0, a / select(b == 0, 1, b)); integer POW: selects give the reference's values for
+ *     negative exponents; bool: or / xor / and / and / or / and / or(a, not b)</td></tr>
  * <tr><td>Binary EQ, GT, LT</td><td>compare with compare_type FLOAT, SIGNED or UNSIGNED (bool)</td></tr>
  * <tr><td>Where</td><td>select</td></tr>
  * <tr><td>Cast</td><td>convert; to bool compare NE 0; float to i32/i8 via i64 (wraps like the reference);

@@ -86,6 +86,14 @@ class StableHloEmitterTest {
     }
 
     @Test
+    void integerPowerHandlesNegativeExponentsAsTheReference() {
+        MlirText t = one(b -> b.binary(BinaryFn.POW, b.input(TensorType.of(DType.I32, 3)), b.input(TensorType.of(DType.I32, 3))));
+        assertEquals(1, t.count("stablehlo.power"));
+        assertTrue(t.ops().stream().anyMatch(o -> o.line().contains("dense<-1> : tensor<i32>")), "0^-n saturates to the i64 maximum, wrapped to i32");
+        assertEquals(1, one(b -> b.binary(BinaryFn.POW, b.input(TensorType.of(DType.F32, 3)), b.input(TensorType.of(DType.F32, 3)))).ops().size());
+    }
+
+    @Test
     void boolArithmeticIsLogic() {
         TensorType bool = TensorType.of(DType.BOOL, 2);
         assertEquals(1, one(b -> b.add(b.input(bool), b.input(bool))).count("stablehlo.or"));
