@@ -22,9 +22,10 @@ public final class XlaProvider implements AcceleratorProvider {
     /** Below onednn (100): XLA:CPU is a portability backend here, not the fastest CPU path. */
     @Override public int priority() { return 50; }
 
+    /** Only looks for TensorFlow's library: loading it costs a second and 270 MB, paid on {@link #open} alone. */
     @Override public Availability probe() {
         try {
-            Availability tf = TfNative.availability();
+            Availability tf = TfNative.locate();
             return tf.available() ? Availability.available("XLA:CPU through TensorFlow's XlaCallModule; " + tf.reason()) : tf;
         } catch (Throwable t) {
             return Availability.unavailable("XLA:CPU did not load: " + t);
@@ -33,7 +34,7 @@ public final class XlaProvider implements AcceleratorProvider {
 
     @Override public Accelerator open(AcceleratorConfig config) {
         if (config.deviceIndex() != 0) throw new IllegalArgumentException("xla (XLA:CPU) has one device, cpu:0; asked for " + config.deviceIndex());
-        Availability a = probe();
+        Availability a = TfNative.availability();
         if (!a.available()) throw new IllegalStateException("xla is not available: " + a.reason());
         return new XlaAccelerator();
     }

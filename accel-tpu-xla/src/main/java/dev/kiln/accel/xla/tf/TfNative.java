@@ -59,6 +59,30 @@ public final class TfNative {
 
     private TfNative() {}
 
+    /**
+     * Whether the library is there to load, without loading or extracting it: cheap enough for a
+     * provider's probe, which every {@code Kiln.open} runs for every plugin on the class path.
+     */
+    public static Availability locate() {
+        Loaded l = loaded;
+        if (l != null) return l.availability();
+        String override = System.getProperty(OVERRIDE_PROPERTY, System.getenv(OVERRIDE_ENV));
+        if (override != null && !override.isBlank()) {
+            Path library = Path.of(override);
+            if (Files.isDirectory(library)) library = library.resolve(LIBRARY);
+            return Files.isRegularFile(library) ? Availability.available(library + " (from " + OVERRIDE_ENV + "; loaded when opened)")
+                    : Availability.unavailable(OVERRIDE_ENV + " names " + override + ", which is not " + LIBRARY + " nor a directory holding it");
+        }
+        try {
+            URL resource = findInJar();
+            return resource != null ? Availability.available(LIBRARY + " in " + resource.getPath().replaceFirst("!.*", "") + " (loaded when opened)")
+                    : Availability.unavailable("no " + LIBRARY + ": add org.tensorflow:tensorflow-core-native:1.1.0 with classifier linux-x86_64"
+                            + " to the class or module path, or set " + OVERRIDE_ENV + " to the library's path");
+        } catch (IOException | UncheckedIOException | SecurityException e) {
+            return Availability.unavailable("looking for " + LIBRARY + " failed: " + e);
+        }
+    }
+
     /** Whether the TF C API can be used here; the first call loads it (seconds: a 630 MB library). */
     public static Availability availability() { return load().availability(); }
 
