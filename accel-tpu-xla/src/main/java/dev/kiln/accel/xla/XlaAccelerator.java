@@ -31,7 +31,7 @@ import java.util.Set;
 final class XlaAccelerator implements Accelerator {
     private static final Capabilities CAPABILITIES = new Capabilities(
             Set.of(DType.F32, DType.F64, DType.BF16, DType.F16, DType.I32, DType.I64, DType.I8, DType.BOOL),
-            Set.of(), Set.of(PrecisionPolicy.FP32), false);
+            Set.of(), Set.of(PrecisionPolicy.FP32, PrecisionPolicy.BF16_MIXED), false);
 
     private final Arena scope = Arena.ofShared();
     private final List<Device> devices = List.of(new Device("cpu", 0, "XLA:CPU (TensorFlow 2.18 XlaCallModule, StableHLO text)"));
