@@ -40,18 +40,20 @@ public final class FashionMnistMlp {
 
     static void train(Options o) {
         FashionMnistData.ensure();
-        System.out.println("accelerator plugins:");
-        for (ProviderInfo p : Kiln.providers()) System.out.println("  " + p);
-
         Dataset train = FashionMnist.train(), test = FashionMnist.test();
         // The one line data-parallel training needs: under mpirun, torchrun-style variables or srun this
         // process becomes one rank of the job; started alone it is a group of one and nothing changes.
         try (ProcessGroup group = ProcessGroup.fromEnvironment();
              Kiln kiln = Kiln.open(KilnConfig.builder().backend(o.backend()).precision(o.precision()).processGroup(group).build())) {
             Sequential model = mlp(o.hidden());
-            System.out.println("backend: " + kiln.backend() + ", precision: " + kiln.precision().label()
-                    + ", batch " + o.batch() + ", epochs " + o.epochs());
-            System.out.println(model.summary());
+            if (group.isMain()) {
+                System.out.println("accelerator plugins:");
+                for (ProviderInfo p : Kiln.providers()) System.out.println("  " + p);
+                System.out.println("backend: " + kiln.backend() + ", precision: " + kiln.precision().label()
+                        + ", batch " + o.batch() + (group.worldSize() > 1 ? " per rank, " + group.worldSize() + " ranks" : "")
+                        + ", epochs " + o.epochs());
+                System.out.println(model.summary());
+            }
             try (Trainer trainer = Trainer.builder(kiln, model).optimizer(new Adam(1e-3)).batchSize(o.batch())
                     .callback(new ProgressBar()).build()) {
                 History h = trainer.fit(train, o.epochs());
