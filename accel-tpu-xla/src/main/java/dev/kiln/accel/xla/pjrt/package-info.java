@@ -13,7 +13,15 @@
  *   <li>{@link dev.kiln.accel.xla.pjrt.PjrtErrors}: a {@code PJRT_Error*} becomes a
  *       {@link dev.kiln.accel.xla.pjrt.PjrtException}, and is always destroyed.
  *   <li>{@link dev.kiln.accel.xla.pjrt.CompileOptions}: a serialized {@code xla.CompileOptionsProto}.
+ *   <li>{@link dev.kiln.accel.xla.pjrt.PjrtApi}: dlopen, {@code GetPjrtApi}, version and size checks,
+ *       {@code PJRT_Plugin_Initialize} and {@code PJRT_Plugin_Attributes}; tested on a fake table of
+ *       Java upcall stubs, never on a real plugin.
  * </ul>
+ *
+ * <p>0.33 is old: plugins seen in the wild are 0.81 to 0.103, and a plugin may reject an args struct
+ * whose {@code struct_size} is smaller than its own. Only the header copy in the code index was
+ * readable from this session (the openxla/xla mirror was too large to fetch), so re-pinning to a
+ * current header, and re-deriving the sizes in {@code PjrtLayoutsTest}, comes before real use.
  *
  * <p>Nothing here is wired into {@code XlaProvider}: no plugin is available on the build machine, so
  * nothing in this package has run against a real one.
