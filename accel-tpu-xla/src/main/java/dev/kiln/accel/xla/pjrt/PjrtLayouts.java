@@ -11,12 +11,13 @@ import java.util.List;
 
 /**
  * The PJRT C API structs Kiln uses, as {@link StructLayout}s with the header's member names in header
- * order (pinned header: see package-info, 0.33), and the function-pointer slots of {@code PJRT_Api}.
+ * order (pinned header: see package-info, 0.94), and the function-pointer slots of {@code PJRT_Api}.
  *
  * <p>{@code size_t} is taken as 64 bits: PJRT plugins are LP64 shared objects. A struct's
  * {@code struct_size} is not its padded {@code sizeof} but {@code offsetof(last) + sizeof(last)} for
  * the member the header names in {@code PJRT_DEFINE_STRUCT_TRAITS}; that member is usually, but not
- * always, the last one (see {@link #PLUGIN_ATTRIBUTES_ARGS}), so each {@link Struct} carries it.
+ * always, the last one (not in {@code PJRT_DeviceDescription_Attributes_Args}), so each
+ * {@link Struct} carries it.
  */
 public final class PjrtLayouts {
     private PjrtLayouts() {}
@@ -35,7 +36,7 @@ public final class PjrtLayouts {
     private static Struct args(String name, String sizedTo, MemoryLayout... members) {
         MemoryLayout[] all = new MemoryLayout[members.length + 2];
         all[0] = SIZE_T.withName("struct_size");
-        all[1] = ADDRESS.withName("priv");
+        all[1] = ADDRESS.withName("extension_start");
         System.arraycopy(members, 0, all, 2, members.length);
         return new Struct(padded(name, all), sizedTo);
     }
@@ -75,20 +76,18 @@ public final class PjrtLayouts {
     public static final Struct NAMED_VALUE = args("PJRT_NamedValue", "value_size",
             ptr("name"), size("name_size"), i32("type"), JAVA_LONG.withName("value"), size("value_size"));
 
-    public static final Struct PLUGIN_INITIALIZE_ARGS = args("PJRT_Plugin_Initialize_Args", "priv");
-    /**
-     * The header sizes this struct to {@code attributes}, not to the {@code num_attributes} after it;
-     * a caller must still allocate the whole layout, since the plugin writes both.
-     */
-    public static final Struct PLUGIN_ATTRIBUTES_ARGS = args("PJRT_Plugin_Attributes_Args", "attributes",
+    public static final Struct PLUGIN_INITIALIZE_ARGS = args("PJRT_Plugin_Initialize_Args", "extension_start");
+    public static final Struct PLUGIN_ATTRIBUTES_ARGS = args("PJRT_Plugin_Attributes_Args", "num_attributes",
             ptr("attributes"), size("num_attributes"));
 
     public static final Struct EVENT_DESTROY_ARGS = args("PJRT_Event_Destroy_Args", "event", ptr("event"));
     public static final Struct EVENT_AWAIT_ARGS = args("PJRT_Event_Await_Args", "event", ptr("event"));
 
-    public static final Struct CLIENT_CREATE_ARGS = args("PJRT_Client_Create_Args", "client",
+    /** The try-get callback members come after {@code client}: they were appended in a minor version. */
+    public static final Struct CLIENT_CREATE_ARGS = args("PJRT_Client_Create_Args", "kv_try_get_user_arg",
             ptr("create_options"), size("num_options"), ptr("kv_get_callback"), ptr("kv_get_user_arg"),
-            ptr("kv_put_callback"), ptr("kv_put_user_arg"), ptr("client"));
+            ptr("kv_put_callback"), ptr("kv_put_user_arg"), ptr("client"), ptr("kv_try_get_callback"),
+            ptr("kv_try_get_user_arg"));
     public static final Struct CLIENT_DESTROY_ARGS = args("PJRT_Client_Destroy_Args", "client", ptr("client"));
     public static final Struct CLIENT_PLATFORM_NAME_ARGS = args("PJRT_Client_PlatformName_Args",
             "platform_name_size", ptr("client"), ptr("platform_name"), size("platform_name_size"));
@@ -111,9 +110,11 @@ public final class PjrtLayouts {
             ptr("src"), ptr("host_layout"), ptr("dst"), size("dst_size"), ptr("event"));
     public static final Struct BUFFER_DESTROY_ARGS = args("PJRT_Buffer_Destroy_Args", "buffer", ptr("buffer"));
 
-    public static final Struct EXECUTE_OPTIONS = args("PJRT_ExecuteOptions", "launch_id",
+    /** {@code non_donatable_input_indices} is how Execute opts inputs out of donation. */
+    public static final Struct EXECUTE_OPTIONS = args("PJRT_ExecuteOptions", "incarnation_ids",
             ptr("send_callbacks"), ptr("recv_callbacks"), size("num_send_ops"), size("num_recv_ops"),
-            i32("launch_id"));
+            i32("launch_id"), ptr("non_donatable_input_indices"), size("num_non_donatable_input_indices"),
+            ptr("context"), ptr("call_location"), size("num_tasks"), ptr("task_ids"), ptr("incarnation_ids"));
     public static final Struct LOADED_EXECUTABLE_EXECUTE_ARGS = args("PJRT_LoadedExecutable_Execute_Args",
             "execute_device", ptr("executable"), ptr("options"), ptr("argument_lists"), size("num_devices"),
             size("num_args"), ptr("output_lists"), ptr("device_complete_events"), ptr("execute_device"));
@@ -168,7 +169,23 @@ public final class PjrtLayouts {
             "PJRT_TopologyDescription_Attributes",
             "PJRT_Compile",
             "PJRT_Executable_OutputElementTypes", "PJRT_Executable_OutputDimensions",
-            "PJRT_Buffer_CopyToMemory", "PJRT_Executable_OutputShardings");
+            "PJRT_Buffer_CopyToMemory",
+            "PJRT_Client_CreateViewOfDeviceBuffer", "PJRT_Executable_Fingerprint", "PJRT_Client_TopologyDescription",
+            "PJRT_Executable_GetCompiledMemoryStats", "PJRT_Memory_Kind_Id",
+            "PJRT_ExecuteContext_Create", "PJRT_ExecuteContext_Destroy", "PJRT_Buffer_CopyRawToHost",
+            "PJRT_AsyncHostToDeviceTransferManager_Destroy", "PJRT_AsyncHostToDeviceTransferManager_TransferData",
+            "PJRT_Client_CreateBuffersForAsyncHostToDevice",
+            "PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer", "PJRT_AsyncHostToDeviceTransferManager_Device",
+            "PJRT_AsyncHostToDeviceTransferManager_BufferCount", "PJRT_AsyncHostToDeviceTransferManager_BufferSize",
+            "PJRT_AsyncHostToDeviceTransferManager_SetBufferError",
+            "PJRT_AsyncHostToDeviceTransferManager_AddMetadata", "PJRT_Client_DmaMap", "PJRT_Client_DmaUnmap",
+            "PJRT_Client_CreateUninitializedBuffer", "PJRT_Client_UpdateGlobalProcessInfo",
+            "PJRT_TopologyDescription_Deserialize", "PJRT_Client_CreateAliasBuffer", "PJRT_Client_FulfillAliasBuffer",
+            "PJRT_LoadedExecutable_GetDeviceAssignment", "PJRT_Client_CreateErrorBuffer",
+            "PJRT_AsyncHostToDeviceTransferManager_TransferLiteral", "PJRT_Buffer_CopyRawToHostFuture",
+            "PJRT_Device_PoisonExecution", "PJRT_Device_CreateAsyncTrackingEvent", "PJRT_AsyncTrackingEvent_Destroy",
+            "PJRT_Executable_GetCompileOptions", "PJRT_Buffer_DonateWithControlDependency",
+            "PJRT_Event_Create", "PJRT_Event_Set", "PJRT_Device_GetAttributes");
 
     /** {@code PJRT_Api}: struct_size, extension_start, pjrt_api_version, then one pointer per function. */
     public static final Struct API;
@@ -182,7 +199,7 @@ public final class PjrtLayouts {
     }
 
     /** The pinned header's version. */
-    public static final int API_MAJOR = 0, API_MINOR = 33;
+    public static final int API_MAJOR = 0, API_MINOR = 94;
 
     /** The slot of a {@code PJRT_Api} function; throws for a name the pinned header lacks. */
     public static int slot(String function) {

@@ -2,8 +2,8 @@
  * The start of Kiln's PJRT executor: the pieces that can be checked without a plugin.
  *
  * <p>Pinned header: {@code xla/pjrt/c/pjrt_c_api.h} of openxla/xla at commit
- * {@code 00fcf3f218e36866d5a84d127aed963df0aa3db3}, which declares {@code PJRT_API_MAJOR 0} and
- * {@code PJRT_API_MINOR 33}. The header is not copied into the repository; {@link
+ * {@code 0882740a8496c82a8dc8a25fadba88ca342fb0aa}, which declares {@code PJRT_API_MAJOR 0} and
+ * {@code PJRT_API_MINOR 94}. The header is not copied into the repository; {@link
  * dev.kiln.accel.xla.pjrt.PjrtLayouts} records only the structs and slots Kiln uses, and its test
  * writes down the {@code *_STRUCT_SIZE} of each as derived by hand from that header (LP64).
  *
@@ -18,10 +18,10 @@
  *       Java upcall stubs, never on a real plugin.
  * </ul>
  *
- * <p>0.33 is old: plugins seen in the wild are 0.81 to 0.103, and a plugin may reject an args struct
- * whose {@code struct_size} is smaller than its own. Only the header copy in the code index was
- * readable from this session (the openxla/xla mirror was too large to fetch), so re-pinning to a
- * current header, and re-deriving the sizes in {@code PjrtLayoutsTest}, comes before real use.
+ * <p>A plugin may reject an args struct whose {@code struct_size} is smaller than its own, so
+ * plugins newer than 0.94 (libtpu has been reported at 0.103) may need a newer pin; older ones read
+ * only the prefix they know. {@link dev.kiln.accel.xla.pjrt.PjrtApi#has} guards slots past an
+ * older plugin's table.
  *
  * <p>Nothing here is wired into {@code XlaProvider}: no plugin is available on the build machine, so
  * nothing in this package has run against a real one.

@@ -119,8 +119,8 @@ class PjrtApiTest {
     }
 
     @Test void initializesWithTheHeadersStructSize() throws Exception {
-        PjrtApi api = PjrtApi.of(table(0, 33, PjrtLayouts.API.structSize()));
-        assertEquals(33, api.minorVersion());
+        PjrtApi api = PjrtApi.of(table(0, 94, PjrtLayouts.API.structSize()));
+        assertEquals(94, api.minorVersion());
         api.initialize();
         assertEquals(1, INITIALIZED.get());
         assertEquals(16, initializeSawSize);
@@ -136,7 +136,7 @@ class PjrtApiTest {
 
     @Test void anInitializeErrorIsThrownAndDestroyed() throws Exception {
         initializeFails = true;
-        PjrtApi api = PjrtApi.of(table(0, 33, PjrtLayouts.API.structSize()));
+        PjrtApi api = PjrtApi.of(table(0, 94, PjrtLayouts.API.structSize()));
         PjrtException e = assertThrows(PjrtException.class, api::initialize);
         assertEquals("PJRT_Plugin_Initialize: FAILED_PRECONDITION: not initialized twice", e.getMessage());
         assertEquals(1, DESTROYED.get());
@@ -158,6 +158,6 @@ class PjrtApiTest {
     }
 
     @Test void aNullSlotIsAbsent() throws Exception {
-        assertFalse(PjrtApi.of(table(0, 33, PjrtLayouts.API.structSize())).has("PJRT_Client_Create"));
+        assertFalse(PjrtApi.of(table(0, 94, PjrtLayouts.API.structSize())).has("PJRT_Client_Create"));
     }
 }

@@ -7,7 +7,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Each expected size below was worked out by hand from the pinned header (0.33), LP64: pointers and
+ * Each expected size below was worked out by hand from the pinned header (0.94), LP64: pointers and
  * size_t 8 bytes, enums and int 4, enums followed by a pointer padded to 8.
  */
 class PjrtLayoutsTest {
@@ -17,11 +17,12 @@ class PjrtLayoutsTest {
             Map.entry(PjrtLayouts.ERROR_MESSAGE_ARGS, 40L),          // error@16 message@24 message_size@32
             Map.entry(PjrtLayouts.ERROR_GETCODE_ARGS, 28L),          // error@16 code@24 (4)
             Map.entry(PjrtLayouts.NAMED_VALUE, 56L),                 // name@16 name_size@24 type@32 union@40 value_size@48
-            Map.entry(PjrtLayouts.PLUGIN_INITIALIZE_ARGS, 16L),      // sized to priv@8
-            Map.entry(PjrtLayouts.PLUGIN_ATTRIBUTES_ARGS, 24L),      // sized to attributes@16, not num_attributes@24
+            Map.entry(PjrtLayouts.PLUGIN_INITIALIZE_ARGS, 16L),      // sized to extension_start@8
+            Map.entry(PjrtLayouts.PLUGIN_ATTRIBUTES_ARGS, 32L),      // attributes@16 num_attributes@24
             Map.entry(PjrtLayouts.EVENT_DESTROY_ARGS, 24L),
             Map.entry(PjrtLayouts.EVENT_AWAIT_ARGS, 24L),
-            Map.entry(PjrtLayouts.CLIENT_CREATE_ARGS, 72L),          // options@16 n@24 get@32 arg@40 put@48 arg@56 client@64
+            // options@16 n@24 get@32 arg@40 put@48 arg@56 client@64 try_get@72 try_get_arg@80
+            Map.entry(PjrtLayouts.CLIENT_CREATE_ARGS, 88L),
             Map.entry(PjrtLayouts.CLIENT_DESTROY_ARGS, 24L),
             Map.entry(PjrtLayouts.CLIENT_PLATFORM_NAME_ARGS, 40L),
             Map.entry(PjrtLayouts.CLIENT_DEVICES_ARGS, 40L),         // client@16 devices@24 num_devices@32
@@ -33,7 +34,9 @@ class PjrtLayoutsTest {
             Map.entry(PjrtLayouts.CLIENT_BUFFER_FROM_HOST_BUFFER_ARGS, 120L),
             Map.entry(PjrtLayouts.BUFFER_TO_HOST_BUFFER_ARGS, 56L),  // src@16 host_layout@24 dst@32 dst_size@40 event@48
             Map.entry(PjrtLayouts.BUFFER_DESTROY_ARGS, 24L),
-            Map.entry(PjrtLayouts.EXECUTE_OPTIONS, 52L),             // send@16 recv@24 nsend@32 nrecv@40 launch_id@48 (4)
+            // send@16 recv@24 nsend@32 nrecv@40 launch_id@48(+4) non_donatable@56 n@64 context@72
+            // call_location@80 num_tasks@88 task_ids@96 incarnation_ids@104
+            Map.entry(PjrtLayouts.EXECUTE_OPTIONS, 112L),
             // executable@16 options@24 argument_lists@32 num_devices@40 num_args@48 output_lists@56
             // device_complete_events@64 execute_device@72
             Map.entry(PjrtLayouts.LOADED_EXECUTABLE_EXECUTE_ARGS, 80L),
@@ -41,21 +44,20 @@ class PjrtLayoutsTest {
             Map.entry(PjrtLayouts.LOADED_EXECUTABLE_GET_EXECUTABLE_ARGS, 32L),
             Map.entry(PjrtLayouts.EXECUTABLE_NUM_OUTPUTS_ARGS, 32L),
             Map.entry(PjrtLayouts.EXECUTABLE_DESTROY_ARGS, 24L),
-            // struct_size@0 extension_start@8 pjrt_api_version@16 (24), then 94 function pointers from @40
-            Map.entry(PjrtLayouts.API, 40L + 94 * 8));
+            // struct_size@0 extension_start@8 pjrt_api_version@16 (24), then 129 function pointers from @40
+            Map.entry(PjrtLayouts.API, 40L + 129 * 8));
 
     @Test void structSizesAgreeWithTheHeaderByHand() {
         BY_HAND.forEach((s, size) -> assertEquals(size, s.structSize(), s.layout().name().orElseThrow()));
     }
 
     @Test void paddedSizeofCanExceedStructSize() {
-        // ExecuteOptions ends in an int: sizeof is 56, but struct_size must say 52.
-        assertEquals(56, PjrtLayouts.EXECUTE_OPTIONS.layout().byteSize());
-        assertEquals(32, PjrtLayouts.PLUGIN_ATTRIBUTES_ARGS.layout().byteSize());
+        // GetCode's args end in a 4-byte enum: sizeof is 32, but struct_size must say 28.
+        assertEquals(32, PjrtLayouts.ERROR_GETCODE_ARGS.layout().byteSize());
     }
 
     @Test void apiSlots() {
-        assertEquals(94, PjrtLayouts.API_FUNCTIONS.size());
+        assertEquals(129, PjrtLayouts.API_FUNCTIONS.size());
         assertEquals(0, PjrtLayouts.slot("PJRT_Error_Destroy"));
         assertEquals(2, PjrtLayouts.slot("PJRT_Error_GetCode"));
         assertEquals(4, PjrtLayouts.slot("PJRT_Plugin_Attributes"));
@@ -67,7 +69,9 @@ class PjrtLayoutsTest {
         assertEquals(55, PjrtLayouts.slot("PJRT_LoadedExecutable_Execute"));
         assertEquals(58, PjrtLayouts.slot("PJRT_Buffer_Destroy"));
         assertEquals(70, PjrtLayouts.slot("PJRT_Buffer_ToHostBuffer"));
-        assertEquals(93, PjrtLayouts.slot("PJRT_Executable_OutputShardings"));
+        assertEquals(92, PjrtLayouts.slot("PJRT_Buffer_CopyToMemory"));
+        assertEquals(93, PjrtLayouts.slot("PJRT_Client_CreateViewOfDeviceBuffer"));
+        assertEquals(128, PjrtLayouts.slot("PJRT_Device_GetAttributes"));
         assertEquals(40, PjrtLayouts.offsetOf("PJRT_Error_Destroy"));
         assertEquals(40 + 8 * 10, PjrtLayouts.offsetOf("PJRT_Client_Create"));
         assertThrows(IllegalArgumentException.class, () -> PjrtLayouts.slot("PJRT_NoSuchFunction"));
