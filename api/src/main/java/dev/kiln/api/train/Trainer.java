@@ -363,7 +363,7 @@ public final class Trainer implements AutoCloseable {
         if (dist != null) {
             int n = Math.max(classes, data.numClasses());
             if (confusion == null) confusion = new ConfusionMatrix(n);
-            double[] v = new double[4 + n * n];
+            double[] v = new double[Math.addExact(4, Math.multiplyExact(n, n))];
             v[0] = lossSum;
             v[1] = correct;
             v[2] = topCorrect;
