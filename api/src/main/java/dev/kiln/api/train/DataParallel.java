@@ -34,6 +34,9 @@ final class DataParallel {
         return g == null ? null : new DataParallel(kiln, g);
     }
 
+    /** The same for every trainer on one Kiln's group: what a trainer claims while it runs. */
+    Object key() { return group; }
+
     int rank() { return group.rank(); }
 
     int worldSize() { return group.size(); }

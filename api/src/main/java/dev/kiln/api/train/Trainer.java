@@ -515,15 +515,21 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalStateException("cannot " + what + ": this Trainer is already running on thread "
                     + (other instanceof Thread t ? "'" + t.getName() + "'" : "?") + "; a Trainer is one training loop, use one per thread");
         }
-        Trainer owner;
+        Trainer owner, groupOwner = null;
         synchronized (MODELS_IN_USE) {
             owner = MODELS_IN_USE.putIfAbsent(model, this);
+            // Collectives must be made in the same order on every rank: two loops on one group would interleave theirs.
+            if ((owner == null || owner == this) && dist != null) {
+                groupOwner = GROUPS_IN_USE.putIfAbsent(dist.key(), this);
+                if (groupOwner != null && groupOwner != this && owner == null) MODELS_IN_USE.remove(model, this);
+            }
         }
-        if (owner != null && owner != this) {
+        if ((owner != null && owner != this) || (groupOwner != null && groupOwner != this)) {
             runner.set(null);
             if (closed && runner.compareAndSet(null, CLOSING)) free();
-            throw new IllegalStateException("cannot " + what + ": the model is in use by another Trainer right now;"
-                    + " two trainers updating one model at once would interleave their updates");
+            throw new IllegalStateException("cannot " + what + ": " + (owner != null && owner != this
+                    ? "the model is in use by another Trainer right now; two trainers updating one model at once would interleave their updates"
+                    : "another Trainer is running on this Kiln's process group; its ranks' collectives would interleave with this one's, so one data-parallel Trainer runs at a time"));
         }
         depth = 1;
     }
@@ -532,6 +538,7 @@ public final class Trainer implements AutoCloseable {
         if (--depth > 0) return;
         synchronized (MODELS_IN_USE) {
             MODELS_IN_USE.remove(model, this);
+            if (dist != null) GROUPS_IN_USE.remove(dist.key(), this);
         }
         runner.set(null);
         if (closed && runner.compareAndSet(null, CLOSING)) free();
@@ -539,6 +546,8 @@ public final class Trainer implements AutoCloseable {
 
     /** Models a trainer is running on now: one trainer at a time may update (or read) a model's parameters. */
     private static final Map<Module, Trainer> MODELS_IN_USE = new java.util.WeakHashMap<>();
+    /** Process groups (their collectives) a trainer is running on now; guarded by {@link #MODELS_IN_USE}'s lock. */
+    private static final Map<Object, Trainer> GROUPS_IN_USE = new java.util.WeakHashMap<>();
 
     private void checkNotClosed(String what) {
         if (closed) throw new IllegalStateException("cannot " + what + ": this Trainer is closed");
