@@ -353,9 +353,6 @@ final class CompiledStep implements AutoCloseable {
         }
     }
 
-    /** How many gradient buckets a split step all-reduces; 0 for a step in one piece. */
-    int bucketCount() { return buckets == null ? 0 : buckets.size(); }
-
     boolean isSplit() { return split != null; }
 
     private static int indexOfCaptured(Tracer tr, List<Object> owners, Value in) {
@@ -373,14 +370,12 @@ final class CompiledStep implements AutoCloseable {
      * One step with no per-step native allocation: the batch, seeds and scalars are copied into
      * buffers made on the first run, and the executable writes the parameters, optimizer state and
      * module buffers straight back into their own buffers (donated outputs), so the tensors users
-     * hold keep their identity and see the new values, as in PyTorch. A split step runs its two
-     * halves with the all-reduce between them.
+     * hold keep their identity and see the new values, as in PyTorch. A split step runs through
+     * {@link #gradients} and {@link #applyGradients} instead.
      */
     Result run(float[] x, int[] y, double lr, long step, Map<Parameter, Buffer[]> state) {
-        if (split == null) return entered(() -> fused(x, y, lr, step, state));
-        Result r = gradients(x, y, true, 1.0 / (split.group() == null ? 1 : split.group().worldSize()));
-        applyGradients(lr, step, state);
-        return r;
+        if (split != null) throw new IllegalStateException("a split step runs as gradients() then applyGradients()");
+        return entered(() -> fused(x, y, lr, step, state));
     }
 
     /**

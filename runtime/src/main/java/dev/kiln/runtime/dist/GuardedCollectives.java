@@ -72,10 +72,7 @@ public final class GuardedCollectives implements AutoCloseable {
     /** True once a collective was abandoned while it may still use its buffers. */
     public boolean stuck() { return stuck; }
 
-    /** {@code buffer = mean over ranks of buffer}, in place. {@code what} names it in errors ("gradient bucket 1 of 2, step 7"). */
-    public void allReduceAverage(Buffer buffer, String what) { call("allReduce(average) of " + what, () -> inner.allReduceAverage(buffer, buffer)); }
-
-    /** {@code buffer = sum over ranks of buffer}, in place. */
+    /** {@code buffer = sum over ranks of buffer}, in place. {@code what} names it in errors ("gradient bucket 1 of 2 at step 7"). */
     public void allReduceSum(Buffer buffer, String what) { call("allReduce(sum) of " + what, () -> inner.allReduce(buffer, buffer)); }
 
     /** {@code buffer = buffer of rank root}, in place. */
