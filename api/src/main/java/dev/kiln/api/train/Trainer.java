@@ -465,7 +465,11 @@ public final class Trainer implements AutoCloseable {
         Internal.Access a = Internal.access();
         a.enter(kiln);
         try {
-            for (Buffer[] bs : optimizerState.values()) for (Buffer b : bs) dist.broadcastFromMain(b, "optimizer state");
+            // In the model's parameter order: optimizerState is an identity map, whose order differs between processes.
+            for (Parameter p : model.parameters()) {
+                Buffer[] bs = optimizerState.get(p);
+                if (bs != null) for (Buffer b : bs) dist.broadcastFromMain(b, "optimizer state");
+            }
             if (scaler != null) for (Buffer b : scaler.state()) dist.broadcastFromMain(b, "loss-scaler state");
         } finally {
             a.exit(kiln);
