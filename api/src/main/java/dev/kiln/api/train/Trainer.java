@@ -461,6 +461,8 @@ public final class Trainer implements AutoCloseable {
      */
     private void startFromMain() {
         for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) dist.broadcastFromMain(e.getValue().value(kiln), "parameter " + e.getKey());
+        // Walked once per fit, not per step: the module tree and its buffers do not change during a fit.
+        moduleBuffers = List.copyOf(model.namedBuffers().entrySet());
         syncBuffers();
         Internal.Access a = Internal.access();
         a.enter(kiln);
@@ -478,8 +480,11 @@ public final class Trainer implements AutoCloseable {
 
     /** Module buffers (batch-norm statistics) from rank 0 before every step: DDP's {@code broadcast_buffers=True}. */
     private void syncBuffers() {
-        for (Map.Entry<String, Parameter> e : model.namedBuffers().entrySet()) dist.broadcastFromMain(e.getValue().value(kiln), "buffer " + e.getKey());
+        for (Map.Entry<String, Parameter> e : moduleBuffers) dist.broadcastFromMain(e.getValue().value(kiln), "buffer " + e.getKey());
     }
+
+    /** The model's named buffers, read at the start of each data-parallel fit. */
+    private List<Map.Entry<String, Parameter>> moduleBuffers = List.of();
 
     /** On ranks other than 0, callbacks that only write (progress, logs, plots) are left out. */
     private List<Callback> activeCallbacks() {
