@@ -5,18 +5,17 @@ import dev.kiln.accel.xla.tf.XlaCallModuleExecutor;
 import dev.kiln.core.DType;
 import dev.kiln.core.Device;
 import dev.kiln.core.PrecisionPolicy;
-import dev.kiln.spi.Accelerator;
 import dev.kiln.spi.Buffer;
 import dev.kiln.spi.Capabilities;
 import dev.kiln.spi.CompileOptions;
 import dev.kiln.spi.Executable;
-import dev.kiln.spi.HostBuffer;
+import dev.kiln.spi.Kernel;
+import dev.kiln.spi.KernelAccelerator;
 import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.Lowering;
 import dev.kiln.spi.ir.Node;
 import dev.kiln.spi.ir.TensorType;
 import dev.kiln.spi.ir.Value;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,12 +27,11 @@ import java.util.Set;
  * XLA:CPU through {@code XlaCallModule} takes and returns host tensors on every run; there is no
  * device residency or donation across calls on this executor (a PJRT one will have both).
  */
-final class XlaAccelerator implements Accelerator {
+final class XlaAccelerator extends KernelAccelerator {
     private static final Capabilities CAPABILITIES = new Capabilities(
             Set.of(DType.F32, DType.F64, DType.BF16, DType.F16, DType.I32, DType.I64, DType.I8, DType.BOOL),
             Set.of(), Set.of(PrecisionPolicy.FP32, PrecisionPolicy.BF16_MIXED), false);
 
-    private final Arena scope = Arena.ofShared();
     private final List<Device> devices = List.of(new Device("cpu", 0, "XLA:CPU (TensorFlow 2.18 XlaCallModule, StableHLO text)"));
 
     @Override public String name() { return "xla"; }
@@ -42,27 +40,11 @@ final class XlaAccelerator implements Accelerator {
 
     @Override public Capabilities capabilities() { return CAPABILITIES; }
 
-    @Override public Buffer allocate(TensorType type) { return HostBuffer.allocate(type, scope); }
-
-    @Override public Buffer upload(TensorType type, MemorySegment host) {
-        HostBuffer b = HostBuffer.allocate(type, scope);
-        b.segment().copyFrom(host.asSlice(0, type.byteSize()));
-        return b;
-    }
-
-    @Override public void copyIn(MemorySegment host, Buffer dst) { host(dst).segment().copyFrom(host.asSlice(0, dst.type().byteSize())); }
-
-    @Override public void download(Buffer buffer, MemorySegment host) {
-        MemorySegment.copy(host(buffer).segment(), 0, host, 0, buffer.type().byteSize());
-    }
-
-    static HostBuffer host(Buffer b) {
-        if (b instanceof HostBuffer h) return h;
-        throw new IllegalArgumentException("buffer " + b.type() + " does not belong to the xla accelerator");
-    }
+    /** None: the graph is compiled whole, by {@link #compile}. */
+    @Override protected Kernel kernel(Node node, CompileOptions options) { return null; }
 
     @Override public Executable compile(Graph graph, CompileOptions options) {
-        if (!scope.scope().isAlive()) throw new IllegalStateException("this xla accelerator is closed");
+        if (!memoryScope().scope().isAlive()) throw new IllegalStateException("this xla accelerator is closed");
         for (Node n : graph.nodes()) n.checkTypes();
         Graph lowered = Lowering.decompose(graph, c -> false);
         String module = StableHloEmitter.emit(lowered, StableHloEmitter.Options.defaults()).text();
@@ -82,13 +64,11 @@ final class XlaAccelerator implements Accelerator {
 
         /** Donated outputs are safe: every input is copied into TensorFlow before any output is written. */
         @Override public void run(List<Buffer> inputs, List<Buffer> outs) {
-            exec.run(inputs.stream().map(b -> host(b).segment()).toList(), outs.stream().map(b -> host(b).segment()).toList());
+            exec.run(inputs.stream().map(XlaAccelerator::segment).toList(), outs.stream().map(XlaAccelerator::segment).toList());
         }
 
         @Override public void close() { exec.close(); }
     }
 
-    @Override public void close() {
-        if (scope.scope().isAlive()) scope.close();
-    }
+    private static MemorySegment segment(Buffer b) { return host(b).segment(); }
 }
