@@ -92,7 +92,10 @@ public final class PjrtApi {
     }
 
     /** Calls {@code function(args)} and throws its error, if any, as a {@link PjrtException}. */
-    public void call(String function, MemorySegment args) {
+    public void call(String function, MemorySegment args) { call(function, args, null); }
+
+    /** As {@link #call(String, MemorySegment)}; a failure names {@code during} (what Kiln was doing) first. */
+    public void call(String function, MemorySegment args, String during) {
         if (!has(function))
             throw new UnsupportedOperationException(function + " is not in this plugin's PJRT_Api " + major + "." + minor);
         MethodHandle h = handles.computeIfAbsent(function,
@@ -103,7 +106,7 @@ public final class PjrtApi {
         } catch (Throwable t) {
             throw new IllegalStateException(function + " failed in the downcall", t);
         }
-        errors.check(function, error);
+        errors.check(during == null ? function : during + " (" + function + ")", error);
     }
 
     /** A zeroed args struct in {@code arena} with its {@code struct_size} set. */
@@ -161,7 +164,7 @@ public final class PjrtApi {
         return out;
     }
 
-    private static String string(MemorySegment p, long size) {
+    static String string(MemorySegment p, long size) {
         if (p.equals(MemorySegment.NULL)) return "";
         return new String(p.reinterpret(size).toArray(JAVA_BYTE), StandardCharsets.UTF_8);
     }

@@ -4,7 +4,9 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.MemoryLayout.PathElement;
 import java.lang.foreign.StructLayout;
 import java.util.List;
@@ -28,6 +30,31 @@ public final class PjrtLayouts {
         public long structSize() {
             PathElement member = PathElement.groupElement(sizedTo);
             return layout.byteOffset(member) + layout.select(member).byteSize();
+        }
+
+        /** Byte offset of {@code member}. */
+        public long at(String member) { return layout.byteOffset(PathElement.groupElement(member)); }
+
+        /** A zeroed instance in {@code arena} with its {@code struct_size} set. */
+        public MemorySegment allocate(Arena arena) {
+            MemorySegment m = arena.allocate(layout);
+            m.set(JAVA_LONG, 0, structSize());
+            return m;
+        }
+
+        public MemorySegment pointer(MemorySegment s, String member) { return s.get(ADDRESS, at(member)); }
+
+        public long size(MemorySegment s, String member) { return s.get(JAVA_LONG, at(member)); }
+
+        public void set(MemorySegment s, String member, MemorySegment value) { s.set(ADDRESS, at(member), value); }
+
+        public void set(MemorySegment s, String member, long value) { s.set(JAVA_LONG, at(member), value); }
+
+        public void setInt(MemorySegment s, String member, int value) { s.set(JAVA_INT, at(member), value); }
+
+        /** A {@code const char*} plus {@code size_t} pair of out-members as a Java string. */
+        public String string(MemorySegment s, String pointer, String size) {
+            return PjrtApi.string(pointer(s, pointer), size(s, size));
         }
     }
 
@@ -95,6 +122,16 @@ public final class PjrtLayouts {
             ptr("client"), ptr("devices"), size("num_devices"));
     public static final Struct CLIENT_ADDRESSABLE_DEVICES_ARGS = args("PJRT_Client_AddressableDevices_Args",
             "num_addressable_devices", ptr("client"), ptr("addressable_devices"), size("num_addressable_devices"));
+
+    public static final Struct CLIENT_PLATFORM_VERSION_ARGS = args("PJRT_Client_PlatformVersion_Args",
+            "platform_version_size", ptr("client"), ptr("platform_version"), size("platform_version_size"));
+
+    public static final Struct DEVICE_GET_DESCRIPTION_ARGS = args("PJRT_Device_GetDescription_Args",
+            "device_description", ptr("device"), ptr("device_description"));
+    public static final Struct DEVICE_DESCRIPTION_ID_ARGS = args("PJRT_DeviceDescription_Id_Args", "id",
+            ptr("device_description"), i32("id"));
+    public static final Struct DEVICE_DESCRIPTION_KIND_ARGS = args("PJRT_DeviceDescription_Kind_Args",
+            "device_kind_size", ptr("device_description"), ptr("device_kind"), size("device_kind_size"));
 
     public static final Struct PROGRAM = args("PJRT_Program", "format_size",
             ptr("code"), size("code_size"), ptr("format"), size("format_size"));
