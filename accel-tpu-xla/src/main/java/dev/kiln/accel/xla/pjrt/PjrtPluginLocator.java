@@ -64,6 +64,9 @@ public final class PjrtPluginLocator {
     /** The same locator, also searching Python site-packages for JAX plugins. */
     public PjrtPluginLocator withPythonPlugins() { return new PjrtPluginLocator(env, root, home, true); }
 
+    /** Whether {@code KILN_PJRT_PLUGIN} names the plugin, so that nothing else may stand in for it. */
+    public boolean pinned() { return nonBlank("KILN_PJRT_PLUGIN") != null; }
+
     public Result locate() {
         List<String> tried = new ArrayList<>();
 

@@ -85,6 +85,12 @@ public final class XlaCallModuleExecutor implements AutoCloseable {
         return compile(stableHloText, inputs, outputs, VERSION);
     }
 
+    /** As {@link #compile(String, List, List)}, with the types {@code @main}'s signature declares. */
+    public static XlaCallModuleExecutor compile(String stableHloText) {
+        MainSignature m = MainSignature.of(stableHloText);
+        return compile(stableHloText, m.arguments(), m.results());
+    }
+
     /** With another {@code version} attribute: for the test that pins {@link #VERSION} to the library. */
     static XlaCallModuleExecutor compile(String stableHloText, List<TensorType> inputs, List<TensorType> outputs, int version) {
         List<TensorType> in = List.copyOf(inputs);
