@@ -30,6 +30,9 @@ public final class XlaProvider implements AcceleratorProvider {
         this.fixed = fixed;
     }
 
+    /** A provider that looks for a PJRT plugin with {@code locator}: for tests. */
+    static XlaProvider locating(PjrtPluginLocator locator) { return new XlaProvider(locator, null); }
+
     /** A provider whose PJRT executor is {@code client}, whatever plugin it came from: for tests. */
     static XlaProvider over(PjrtClient client) { return new XlaProvider(null, client); }
 

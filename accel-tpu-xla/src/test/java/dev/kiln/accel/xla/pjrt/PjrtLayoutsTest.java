@@ -27,6 +27,10 @@ class PjrtLayoutsTest {
             Map.entry(PjrtLayouts.CLIENT_PLATFORM_NAME_ARGS, 40L),
             Map.entry(PjrtLayouts.CLIENT_DEVICES_ARGS, 40L),         // client@16 devices@24 num_devices@32
             Map.entry(PjrtLayouts.CLIENT_ADDRESSABLE_DEVICES_ARGS, 40L),
+            Map.entry(PjrtLayouts.CLIENT_PLATFORM_VERSION_ARGS, 40L), // client@16 platform_version@24 size@32
+            Map.entry(PjrtLayouts.DEVICE_GET_DESCRIPTION_ARGS, 32L),  // device@16 device_description@24
+            Map.entry(PjrtLayouts.DEVICE_DESCRIPTION_ID_ARGS, 28L),   // device_description@16 id@24 (int)
+            Map.entry(PjrtLayouts.DEVICE_DESCRIPTION_KIND_ARGS, 40L), // device_description@16 device_kind@24 size@32
             Map.entry(PjrtLayouts.PROGRAM, 48L),                     // code@16 code_size@24 format@32 format_size@40
             Map.entry(PjrtLayouts.CLIENT_COMPILE_ARGS, 56L),         // client@16 program@24 opts@32 size@40 executable@48
             // client@16 data@24 type@32(+4) dims@40 num_dims@48 strides@56 n@64 semantics@72(+4)
