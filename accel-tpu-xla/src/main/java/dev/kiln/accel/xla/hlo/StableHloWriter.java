@@ -61,6 +61,15 @@ final class StableHloWriter {
         return r;
     }
 
+    /** This replica's index as an {@code i32} scalar ({@code stablehlo.replica_id} gives {@code ui32}, which no IR type is). */
+    Ssa replicaId() {
+        String raw = freshName();
+        line(raw + " = \"stablehlo.replica_id\"() : () -> tensor<ui32>");
+        Ssa r = fresh(HloElement.I32, Shape.scalar());
+        line(r.name() + " = \"stablehlo.convert\"(" + raw + ") : (tensor<ui32>) -> " + r.type());
+        return r;
+    }
+
     private void line(String s) { body.append("    ").append(s).append('\n'); }
 
     // ---- helpers ------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ public final class XlaCallModuleExecutor implements AutoCloseable {
         List<TensorType> in = List.copyOf(inputs);
         List<TensorType> out = List.copyOf(outputs);
         MainSignature.of(stableHloText).require(in, out);
+        refuseReplicaQueries(stableHloText);
         TfApi api = TfApi.get();
         Arena arena = Arena.ofShared();
         TfStatus status = null;
@@ -150,6 +151,22 @@ public final class XlaCallModuleExecutor implements AutoCloseable {
             arena.close();
             throw e;
         }
+    }
+
+    /**
+     * Ops that ask which replica they run on. TensorFlow's XLA JIT compiles modules with no device
+     * assignment, and these dereference it: on TF 2.18 a one-replica {@code stablehlo.replica_id}
+     * died with SIGSEGV in {@code xla::DeviceAssignment::LogicalIdForDevice}. (A one-replica
+     * {@code all_reduce} runs, as XLA removes it; {@code all_gather} and {@code reduce_scatter}
+     * fail cleanly, "Device assignment is null".)
+     */
+    private static final java.util.regex.Pattern REPLICA_QUERY = java.util.regex.Pattern.compile("stablehlo\\.(replica_id|partition_id)\\b");
+
+    private static void refuseReplicaQueries(String text) {
+        java.util.regex.Matcher m = REPLICA_QUERY.matcher(text);
+        if (m.find())
+            throw new IllegalArgumentException("XLA:CPU through XlaCallModule cannot run " + m.group()
+                    + ": it has no device assignment (TensorFlow crashes on it); collectives need a PJRT client");
     }
 
     public List<TensorType> inputs() { return inputs; }
