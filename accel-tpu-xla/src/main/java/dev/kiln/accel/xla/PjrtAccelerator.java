@@ -12,6 +12,7 @@ import dev.kiln.core.PrecisionPolicy;
 import dev.kiln.spi.Accelerator;
 import dev.kiln.spi.Buffer;
 import dev.kiln.spi.Capabilities;
+import dev.kiln.spi.Collectives;
 import dev.kiln.spi.Executable;
 import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.Lowering;
@@ -47,6 +48,7 @@ final class PjrtAccelerator implements Accelerator {
 
     private final PjrtClient client;
     private final PjrtDevice device;
+    private final int deviceIndex;
     private final List<Device> devices;
     private final Set<AutoCloseable> owned = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
@@ -58,6 +60,7 @@ final class PjrtAccelerator implements Accelerator {
                     + " addressable devices; asked for " + deviceIndex);
         this.client = client;
         this.device = all.get(deviceIndex);
+        this.deviceIndex = deviceIndex;
         this.devices = List.of(new Device(client.platformName().toLowerCase(java.util.Locale.ROOT), deviceIndex,
                 device.kind() + " through PJRT " + client.api().majorVersion() + "." + client.api().minorVersion()
                         + " (" + client.platformVersion() + ")"));
@@ -106,6 +109,49 @@ final class PjrtAccelerator implements Accelerator {
         Step step = new Step(lowered);
         own(step);
         return step;
+    }
+
+    /**
+     * Collectives over this client's devices, rank i on device i, the ranks being threads of this
+     * process (see {@link PjrtCollectives}). {@link Capabilities#collectives()} stays false, so
+     * multi-process jobs, which this cannot serve, reduce on the host instead.
+     */
+    @Override public Collectives collectives(int rank, int size, byte[] groupId) {
+        checkOpen();
+        if (size < 1 || rank < 0 || rank >= size) throw new IllegalArgumentException("xla collectives: rank " + rank + " of a group of " + size);
+        int local = client.devices().size();
+        if (size > local)
+            throw new UnsupportedOperationException("xla collectives: a group of " + size + " ranks needs " + size
+                    + " devices of one PJRT client; " + client.platformName() + " has " + local
+                    + " (ranks in separate processes would need a multi-process PJRT client, which Kiln does not create)");
+        if (rank != deviceIndex) throw new IllegalArgumentException("xla collectives: rank " + rank + " must run on device " + rank + "; this accelerator is on device " + deviceIndex);
+        if (size > 1 && groupId == null) throw new IllegalArgumentException("xla collectives: a group of " + size + " needs rank 0's group id");
+        String group = System.identityHashCode(client) + "/" + (groupId == null ? "solo" : java.util.HexFormat.of().formatHex(groupId));
+        PjrtCollectives c = new PjrtCollectives(this, client, rank, size, group);
+        own(c);
+        return c;
+    }
+
+    @Override public byte[] newCollectiveGroupId() {
+        byte[] id = new byte[16];
+        new java.security.SecureRandom().nextBytes(id);
+        return id;
+    }
+
+    PjrtDevice deviceOf(Buffer b) { return mine(b, "collectives").pjrt().device(); }
+
+    PjrtBuffer pjrtOf(Buffer b, String op) { return mine(b, op).pjrt(); }
+
+    /** Makes {@code result} the contents of {@code out}, destroying what it held. */
+    void adopt(Buffer out, PjrtBuffer result, String op) {
+        DeviceBuffer d;
+        try {
+            d = mine(out, op);
+        } catch (RuntimeException e) {
+            result.close();
+            throw e;
+        }
+        d.replace(result);
     }
 
     @Override public void close() {

@@ -35,6 +35,19 @@ public final class PjrtExecutable implements AutoCloseable {
      * @return the outputs, owned by the caller
      */
     public List<PjrtBuffer> execute(PjrtDevice device, List<PjrtBuffer> arguments, long[] nonDonatable) {
+        return execute(device, arguments, nonDonatable, false);
+    }
+
+    /**
+     * Launches this replica's share of an executable compiled for several replicas, on
+     * {@code device} alone ({@code execute_device}); it returns when every replica has been launched
+     * by its own caller and this one is done. The caller of each replica is a different thread.
+     */
+    public List<PjrtBuffer> executeReplica(PjrtDevice device, List<PjrtBuffer> arguments) {
+        return execute(device, arguments, new long[0], true);
+    }
+
+    private List<PjrtBuffer> execute(PjrtDevice device, List<PjrtBuffer> arguments, long[] nonDonatable, boolean onDevice) {
         if (closed.get()) throw new IllegalStateException("this PJRT executable is closed");
         client.checkOpen();
         PjrtApi api = client.api();
@@ -58,6 +71,7 @@ public final class PjrtExecutable implements AutoCloseable {
             s.set(args, "output_lists", pointers(arena, outList));
             MemorySegment done = arena.allocate(ADDRESS);
             s.set(args, "device_complete_events", done);
+            if (onDevice) s.set(args, "execute_device", device.handle());
             String during = "executing on " + device;
             api.call("PJRT_LoadedExecutable_Execute", args, during);
             List<PjrtBuffer> results = new ArrayList<>(outputs);
