@@ -137,8 +137,14 @@ public final class Tensor implements AutoCloseable {
 
     public Tensor abs() { return unary(UnaryFn.ABS); }
 
-    /** GELU in its tanh form, as PyTorch's {@code GELU(approximate='tanh')}. */
-    public Tensor gelu() { return unary(UnaryFn.GELU); }
+    /** The error function. */
+    public Tensor erf() { return unary(UnaryFn.ERF); }
+
+    /** GELU, exact: {@code x/2 (1 + erf(x / sqrt 2))}, as PyTorch's {@code F.gelu(x)} and Keras's default. */
+    public Tensor gelu() { return apply1(new Composite.Gelu(), this); }
+
+    /** GELU in its tanh form, as PyTorch's {@code F.gelu(x, approximate='tanh')} (GPT-2's activation). */
+    public Tensor geluTanh() { return unary(UnaryFn.GELU); }
 
     /** {@code cond ? a : b} elementwise, {@code this} being the bool condition. */
     public Tensor where(Tensor a, Tensor b) { return apply1(new Primitive.Where(), this, a, b); }

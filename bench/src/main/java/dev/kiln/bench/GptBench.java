@@ -25,7 +25,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * A GPT-style decoder (pre-norm blocks of causal attention and a 4x GELU MLP) trained with AdamW
+ * A GPT-style decoder (pre-norm blocks of causal attention and a 4x GELU(tanh) MLP) trained with AdamW
  * through {@link Trainer}'s compiled step, timed in tokens/s over the steps after warm-up; the
  * PyTorch side is {@code bench/gpt_torch.py}. Tokens are seeded random bytes: throughput does not
  * depend on the text. Options: {@code --layers 6 --dim 512 --heads 8 --seq 256 --batch 32
@@ -98,7 +98,7 @@ public final class GptBench {
             List<Module> blocks = new ArrayList<>();
             for (int i = 0; i < layers; i++) {
                 blocks.add(new Residual(Sequential.of(new LayerNorm(dim), new MultiHeadAttention(dim, heads, true))));
-                blocks.add(new Residual(Sequential.of(new LayerNorm(dim), new Linear(dim, 4 * dim), new GELU(), new Linear(4 * dim, dim))));
+                blocks.add(new Residual(Sequential.of(new LayerNorm(dim), new Linear(dim, 4 * dim), new GELU(GELU.Approximate.TANH), new Linear(4 * dim, dim))));
             }
             blocks.add(new LayerNorm(dim));
             blocks.add(new Linear(dim, VOCAB));

@@ -26,7 +26,7 @@ import java.util.Random;
 
 /**
  * A tiny character-level transformer (GPT-style: token and position embeddings, pre-norm blocks
- * of causal self-attention and a GELU MLP, each in a residual connection) trained on public-domain
+ * of causal self-attention and a GELU (tanh form, as GPT-2) MLP, each in a residual connection) trained on public-domain
  * verse shipped with the examples (Shakespeare's sonnets and the Gettysburg Address), with a
  * hand-written eager loop and a {@link GradientTape}. Prints the loss as it falls, the final loss,
  * and text sampled from the trained model. Options: {@code --steps N (600) --batch B (32)}.
@@ -123,7 +123,7 @@ public final class CharTransformer {
             List<Module> layers = new ArrayList<>();
             for (int i = 0; i < BLOCKS; i++) {
                 layers.add(new Residual(Sequential.of(new LayerNorm(DIM), new MultiHeadAttention(DIM, HEADS, true))));
-                layers.add(new Residual(Sequential.of(new LayerNorm(DIM), new Linear(DIM, 4 * DIM), new GELU(), new Linear(4 * DIM, DIM))));
+                layers.add(new Residual(Sequential.of(new LayerNorm(DIM), new Linear(DIM, 4 * DIM), new GELU(GELU.Approximate.TANH), new Linear(4 * DIM, DIM))));
             }
             layers.add(new LayerNorm(DIM));
             layers.add(new Linear(DIM, vocab));

@@ -112,6 +112,7 @@ public final class Reference {
             case RELU -> x > 0 ? x : 0.0;
             case ABS -> Math.abs(x);
             case GELU -> UnaryFn.gelu(x);
+            case ERF -> UnaryFn.erf(x);
         };
     }
 

@@ -148,6 +148,7 @@ final class JavaChain implements Kernel {
             case RELU -> { for (int k = 0; k < m; k++) d[k] = Math.max(x[k], 0f); }
             case ABS -> { for (int k = 0; k < m; k++) d[k] = Math.abs(x[k]); }
             case GELU -> { for (int k = 0; k < m; k++) d[k] = (float) UnaryFn.gelu(x[k]); }
+            case ERF -> { for (int k = 0; k < m; k++) d[k] = (float) UnaryFn.erf(x[k]); }
         }
     }
 

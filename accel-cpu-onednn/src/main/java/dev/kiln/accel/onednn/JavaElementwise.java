@@ -132,6 +132,7 @@ final class JavaElementwise {
             case RELU -> { for (int i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : (x[i] == x[i] ? 0 : x[i]); }
             case ABS -> { for (int i = 0; i < n; i++) x[i] = Math.abs(x[i]); }
             case GELU -> { for (int i = 0; i < n; i++) x[i] = UnaryFn.gelu(x[i]); }
+            case ERF -> { for (int i = 0; i < n; i++) x[i] = UnaryFn.erf(x[i]); }
         }
     }
 

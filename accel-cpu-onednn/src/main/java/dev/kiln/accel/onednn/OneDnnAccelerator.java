@@ -34,7 +34,7 @@ import java.util.Set;
 final class OneDnnAccelerator extends KernelAccelerator {
     private static final Capabilities CAPABILITIES = new Capabilities(
             Set.of(DType.F32, DType.F64, DType.BF16, DType.F16, DType.I32, DType.I64, DType.I8, DType.BOOL),
-            Set.of(Composite.Linear.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.MaxPool2d.class, Composite.AvgPool2d.class,
+            Set.of(Composite.Linear.class, Composite.Gelu.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.MaxPool2d.class, Composite.AvgPool2d.class,
                     Composite.SoftmaxCrossEntropy.class, Composite.SoftmaxCrossEntropyGrad.class, Composite.SgdUpdate.class, Composite.AdamUpdate.class),
             CpuFeatures.precisions(),
             // True when an MPI library loads; MPI itself is initialised only when collectives are asked for.
@@ -103,7 +103,8 @@ final class OneDnnAccelerator extends KernelAccelerator {
         boolean f32 = nativeF32(n);
         return switch (p) {
             // oneDNN's vectorised log loses about 1e-4 relative accuracy near x = 1, outside f32 tolerance; Java's is exact.
-            case Primitive.Unary u -> f32 && u.fn() != Primitive.UnaryFn.LOG
+            // oneDNN has no erf of its own (only inside gelu_erf).
+            case Primitive.Unary u -> f32 && u.fn() != Primitive.UnaryFn.LOG && u.fn() != Primitive.UnaryFn.ERF
                     ? OneDnnEltwise.create(engine, what, u.fn(), out) : JavaElementwise.unary(u.fn(), out);
             case Primitive.Binary b -> {
                 Kernel k = f32 && !b.fn().isComparison() && b.fn() != BinaryFn.POW
@@ -151,6 +152,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
         if (nativeF32(n)) {
             TensorType t = in(n, 0);
             switch (c) {
+                case Composite.Gelu g -> { return OneDnnEltwise.geluErf(engine, what, t); }
                 case Composite.Softmax s -> { return OneDnnSoftmax.create(engine, what, s.axis(), false, t); }
                 case Composite.LogSoftmax s -> { return OneDnnSoftmax.create(engine, what, s.axis(), true, t); }
                 case Composite.MaxPool2d m -> { return OneDnnPooling.create(engine, what, true, m.window(), t, n.output().type()); }

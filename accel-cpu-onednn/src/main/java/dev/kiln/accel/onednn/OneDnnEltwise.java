@@ -12,7 +12,8 @@ import org.bytedeco.dnnl.dnnl_primitive_desc;
 
 /**
  * Elementwise unary functions on oneDNN's eltwise primitive; negation is {@code linear} with alpha -1.
- * The accelerator keeps log in Java for accuracy, but the mapping stays complete.
+ * The accelerator keeps log in Java for accuracy, but the mapping stays complete; oneDNN has no erf
+ * of its own, only exact GELU.
  */
 final class OneDnnEltwise {
     private OneDnnEltwise() {}
@@ -28,8 +29,15 @@ final class OneDnnEltwise {
             case RELU -> dnnl_eltwise_relu;
             case ABS -> dnnl_eltwise_abs;
             case GELU -> dnnl_eltwise_gelu_tanh;
+            case ERF -> throw new IllegalArgumentException("oneDNN has no erf eltwise: " + what);
         };
-        float alpha = fn == UnaryFn.NEG ? -1f : 0f;
+        return create(e, what, alg, fn == UnaryFn.NEG ? -1f : 0f, t);
+    }
+
+    /** Exact GELU, {@code Composite.Gelu}: oneDNN's {@code gelu_erf}, one vectorised pass. */
+    static Kernel geluErf(OneDnnEngine e, String what, TensorType t) { return create(e, what, dnnl_eltwise_gelu_erf, 0f, t); }
+
+    private static Kernel create(OneDnnEngine e, String what, int alg, float alpha, TensorType t) {
         // Elementwise ops see the tensor as flat: one dimension keeps oneDNN on its simplest path.
         dnnl_memory_desc md = desc(t.dtype(), new long[] {t.shape().size()});
         try {

@@ -171,6 +171,7 @@ class OneDnnKernelsTest {
                 case RELU -> Math.max(v, 0);
                 case ABS -> Math.abs(v);
                 case GELU -> UnaryFn.gelu(v);
+                case ERF -> UnaryFn.erf(v);
             };
             close(want, got[i], Math.max(Math.abs(want), 1));
         }

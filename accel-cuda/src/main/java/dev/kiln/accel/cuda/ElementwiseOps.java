@@ -23,6 +23,7 @@ final class ElementwiseOps {
             // UnaryFn.gelu: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
             case GELU -> "r0 = (" + c + ") 0.5 * a0 * ((" + c + ") 1 + " + CudaTypes.math(t, "tanh") + "((" + c + ") 0.7978845608028654 * (a0 + ("
                     + c + ") 0.044715 * a0 * a0 * a0)));";
+            case ERF -> "r0 = " + CudaTypes.math(t, "erf") + "(a0);";
         };
         return new MapKernel("unary_" + fn.name().toLowerCase(java.util.Locale.ROOT) + "_" + t.label(), List.of(t), List.of(t), body);
     }

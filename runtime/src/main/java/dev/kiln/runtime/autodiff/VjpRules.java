@@ -100,6 +100,7 @@ final class VjpRules {
             case RELU -> b.mul(g, mask(b, BinaryFn.GT, x, b.scalar(0, x)));
             case ABS -> b.mul(g, b.sub(mask(b, BinaryFn.GT, x, b.scalar(0, x)), mask(b, BinaryFn.LT, x, b.scalar(0, x))));
             case GELU -> b.mul(g, geluDerivative(b, x));
+            case ERF -> b.mul(g, b.mul(b.scalar(2 / Math.sqrt(Math.PI), x), b.unary(UnaryFn.EXP, b.neg(b.mul(x, x)))));
         };
     }
 
@@ -167,6 +168,7 @@ final class VjpRules {
                 };
                 yield List.of(b.matmul(dz, x.get(1), false, false), b.matmul(dz, x.get(0), true, false), b.sum(dz, List.of(0), false));
             }
+            case Composite.Gelu e -> throw new AssertionError("gelu differentiates through its decomposition");
             case Composite.Softmax s -> List.of(b.mul(y, b.sub(g, b.sum(b.mul(g, y), List.of(s.axis()), true))));
             case Composite.LogSoftmax s -> List.of(b.sub(g, b.mul(b.unary(UnaryFn.EXP, y), b.sum(g, List.of(s.axis()), true))));
             case Composite.SoftmaxCrossEntropy ce -> Arrays.asList(b.apply1(new Composite.SoftmaxCrossEntropyGrad(), x.get(0), x.get(1), g), null);
@@ -222,6 +224,8 @@ final class VjpRules {
         // Average pooling is a depthwise convolution and evaluation-mode batch norm is elementwise: their
         // decompositions say it already. Max pooling keeps a rule so its forward can stay native.
         if (c instanceof Composite.AvgPool2d || c instanceof Composite.BatchNorm bn && !bn.training()) return false;
+        // Exact GELU's decomposition is elementwise through erf, whose rule is exp(-x^2).
+        if (c instanceof Composite.Gelu) return false;
         return !(c instanceof Composite.SoftmaxCrossEntropyGrad || c instanceof Composite.LayerNormGrad || c instanceof Composite.BatchNormGrad
                 || c instanceof Composite.AttentionGrad);
     }

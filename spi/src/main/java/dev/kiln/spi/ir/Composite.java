@@ -47,6 +47,25 @@ public sealed interface Composite extends Op {
         }
     }
 
+    /**
+     * GELU, exact: {@code x/2 (1 + erf(x / sqrt 2))}, PyTorch's and Keras's default GELU. (The tanh
+     * form is the primitive {@link UnaryFn#GELU}.) A composite so that a plugin with a native
+     * kernel, as oneDNN's {@code gelu_erf}, runs it as one op.
+     */
+    record Gelu() implements Composite {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 1);
+            if (!in.getFirst().dtype().isFloating()) throw error("gelu needs a floating type", in);
+            return List.of(in.getFirst());
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value x = in.getFirst();
+            Value erf = b.unary(UnaryFn.ERF, b.mul(x, b.scalar(Math.sqrt(0.5), x)));
+            return List.of(b.mul(b.mul(x, b.scalar(0.5, x)), b.add(b.scalar(1, x), erf)));
+        }
+    }
+
     /** Softmax along {@code axis}, computed stably. */
     record Softmax(int axis) implements Composite {
         public List<TensorType> infer(List<TensorType> in) {

@@ -17,7 +17,9 @@ public sealed interface Primitive extends Op {
     enum UnaryFn {
         NEG, EXP, LOG, SQRT, TANH, SIGMOID, RELU, ABS,
         /** GELU in its tanh form, {@link #gelu(double)}; PyTorch's {@code GELU(approximate='tanh')}. */
-        GELU;
+        GELU,
+        /** The error function, {@link #erf(double)}: exact GELU is {@code x/2 (1 + erf(x/sqrt 2))}. */
+        ERF;
 
         private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -25,6 +27,32 @@ public sealed interface Primitive extends Op {
         public static double gelu(double x) {
             return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
         }
+
+        /**
+         * {@code erf(x)} to about 1e-16 absolute, the definition every plugin matches. Below |x| = 3,
+         * {@code 2/sqrt(pi) exp(-x^2) sum 2^n x^(2n+1) / (1*3*...*(2n+1))}, whose terms are all of one
+         * sign (the Maclaurin series' alternating terms lose four digits near 3); above,
+         * {@code 1 - erfc(x)} with erfc's continued fraction, which converges fast there.
+         */
+        public static double erf(double x) {
+            if (Double.isNaN(x)) return x;
+            double a = Math.abs(x);
+            if (a >= 6) return Math.copySign(1, x); // erfc(6) < 3e-17
+            if (a < 3) {
+                double twoX2 = 2 * x * x, term = x, sum = x;
+                for (int n = 1; n < 200 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+                    term *= twoX2 / (2 * n + 1);
+                    sum += term;
+                }
+                return TWO_OVER_SQRT_PI * Math.exp(-x * x) * sum;
+            }
+            // erfc(a) = exp(-a^2)/sqrt(pi) * 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + 2/(a + ...))))), from the bottom up.
+            double f = a;
+            for (int k = 60; k >= 1; k--) f = a + (k / 2.0) / f;
+            return Math.copySign(1 - Math.exp(-a * a) / (SQRT_PI * f), x);
+        }
+
+        private static final double SQRT_PI = Math.sqrt(Math.PI), TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
         /** The derivative of {@link #gelu(double)}. */
         public static double geluDerivative(double x) {

@@ -23,6 +23,7 @@ public final class CompositeCases {
         List<OpCase> c = new ArrayList<>();
         linear(c, f);
         softmax(c, f);
+        gelu(c, f);
         crossEntropy(c, f);
         sgd(c, f);
         adam(c, f);
@@ -52,6 +53,14 @@ public final class CompositeCases {
             int n = x.shape().dim(axis);
             c.add(new OpCase("softmax", "softmax " + shape(x) + " axis " + axis, new Composite.Softmax(axis), List.of(x), List.of(Sampler.uniform(-4, 4)), List.of(0), n));
             c.add(new OpCase("logsoftmax", "logsoftmax " + shape(x) + " axis " + axis, new Composite.LogSoftmax(axis), List.of(x), List.of(Sampler.uniform(-4, 4)), List.of(0), n));
+        }
+    }
+
+    /** Exact GELU over its whole curve: the tails (|x| up to 6), where erf saturates, and the middle. */
+    private static void gelu(List<OpCase> c, DType f) {
+        for (int[] s : new int[][] {{3, 7}, {1}, {2, 3, 33}}) {
+            TensorType x = t(f, s);
+            c.add(new OpCase("gelu", "gelu " + shape(x), new Composite.Gelu(), List.of(x), List.of(Sampler.uniform(-6, 6)), List.of(0), 1));
         }
     }
 

@@ -29,7 +29,17 @@ final class StableHloElementwise {
             case RELU -> w.map("maximum", x, w.splatLike(0, x));
             case ABS -> w.map("abs", x);
             case GELU -> gelu(x);
+            case ERF -> erf(x);
         };
+    }
+
+    /**
+     * StableHLO has no erf; CHLO's, which JAX's modules carry and XLA expands into its own
+     * polynomial, is accepted by the same parser. Half precision computes in f32 and rounds once.
+     */
+    private Ssa erf(Ssa in) {
+        Ssa x = w.convert(in, in.element().isHalf() ? HloElement.F32 : in.element());
+        return w.convert(w.chlo("erf", x), in.element());
     }
 
     /** The tanh form, {@link UnaryFn#gelu}; half precision computes in f32 and rounds once, as the reference does. */

@@ -37,6 +37,13 @@ final class StableHloWriter {
         return r;
     }
 
+    /** A one-operand op of the CHLO dialect, {@code "chlo.<op>"(x)}, with {@code x}'s type. */
+    Ssa chlo(String op, Ssa x) {
+        Ssa r = fresh(x.element(), x.shape());
+        line(r.name() + " = \"chlo." + op + "\"(" + x.name() + ") : (" + x.type() + ") -> " + r.type());
+        return r;
+    }
+
     /** An op in its pretty form: {@code head} is everything between {@code =} and the trailing function type. */
     Ssa pretty(String head, HloElement element, Shape shape, Ssa... operands) {
         Ssa r = fresh(element, shape);
