@@ -218,6 +218,23 @@ public final class Tensor implements AutoCloseable {
 
     // ---- composites ----
 
+    /**
+     * {@code F.one_hot}: these integer labels of any shape as a new last axis of {@code classes}, 1
+     * at each label and 0 elsewhere, in {@code dtype}. A label outside {@code [0, classes)} gives a
+     * row of zeros.
+     */
+    public Tensor oneHot(int classes, DType dtype) {
+        if (dtype().isFloating() || dtype() == DType.BOOL) throw new IllegalArgumentException("oneHot needs integer labels, not " + type);
+        if (classes < 1) throw new IllegalArgumentException("oneHot needs at least one class: " + classes);
+        int[] d = java.util.Arrays.copyOf(shape().dims(), shape().rank() + 1);
+        d[shape().rank()] = 1;
+        int[] ids = new int[d.length];
+        java.util.Arrays.fill(ids, 1);
+        ids[ids.length - 1] = classes;
+        Tensor classIds = sourceLike(this, new Primitive.Iota(ids.length - 1, new TensorType(dtype(), Shape.of(ids))));
+        return reshape(d).eq(classIds).cast(dtype);
+    }
+
     public Tensor softmax(int axis) { return apply1(new Composite.Softmax(axis(axis)), this); }
 
     public Tensor logSoftmax(int axis) { return apply1(new Composite.LogSoftmax(axis(axis)), this); }
