@@ -9,8 +9,8 @@ import java.util.Map;
 
 /**
  * 2-D convolution over x[batch, in, h, w] as PyTorch's {@code Conv2d}: weight [out, in/groups,
- * k, k], optional bias [out], initialised as PyTorch does (Kaiming uniform with a = sqrt(5), which
- * comes to uniform in +-1/sqrt(fan_in) for both, fan_in = in/groups * k * k).
+ * kh, kw], optional bias [out], initialised as PyTorch does (Kaiming uniform with a = sqrt(5), which
+ * comes to uniform in +-1/sqrt(fan_in) for both, fan_in = in/groups * kh * kw).
  */
 public final class Conv2d extends Module {
     private final int in, out, groups;
@@ -23,16 +23,52 @@ public final class Conv2d extends Module {
     public Conv2d(int in, int out, int kernel, int stride, int padding) { this(in, out, kernel, stride, padding, 1, 1, true); }
 
     public Conv2d(int in, int out, int kernel, int stride, int padding, int dilation, int groups, boolean bias) {
+        this(in, out, new Window2d(kernel, kernel, stride, stride, padding, padding, dilation, dilation), groups, bias);
+    }
+
+    private Conv2d(int in, int out, Window2d window, int groups, boolean bias) {
         if (in <= 0 || out <= 0 || groups <= 0 || in % groups != 0 || out % groups != 0) {
             throw new IllegalArgumentException("Conv2d needs positive channels divisible by groups, got " + in + " -> " + out + " in " + groups + " groups");
         }
         this.in = in;
         this.out = out;
         this.groups = groups;
-        this.window = new Window2d(kernel, kernel, stride, stride, padding, padding, dilation, dilation);
-        double bound = 1 / Math.sqrt((double) in / groups * kernel * kernel);
-        this.weight = Parameter.of(toString(), "weight", Parameter.Initializer.uniform(bound), out, in / groups, kernel, kernel);
+        this.window = window;
+        double bound = 1 / Math.sqrt((double) in / groups * window.kernelH() * window.kernelW());
+        this.weight = Parameter.of(toString(), "weight", Parameter.Initializer.uniform(bound), out, in / groups, window.kernelH(), window.kernelW());
         this.bias = bias ? Parameter.of(toString(), "bias", Parameter.Initializer.uniform(bound), out) : null;
+    }
+
+    /** For rectangular kernels, strides, padding or dilation, as PyTorch's tuple arguments: {@code Conv2d.builder(3, 16).kernel(3, 5).stride(1, 2).build()}. */
+    public static Builder builder(int in, int out) { return new Builder(in, out); }
+
+    /** Options of a {@link Conv2d}; unset ones are PyTorch's defaults (stride 1, no padding, no dilation, one group, bias). */
+    public static final class Builder {
+        private final int in, out;
+        private int kh = -1, kw = -1, sh = 1, sw = 1, ph, pw, dh = 1, dw = 1, groups = 1;
+        private boolean bias = true;
+
+        private Builder(int in, int out) {
+            this.in = in;
+            this.out = out;
+        }
+
+        public Builder kernel(int h, int w) { kh = h; kw = w; return this; }
+
+        public Builder stride(int h, int w) { sh = h; sw = w; return this; }
+
+        public Builder padding(int h, int w) { ph = h; pw = w; return this; }
+
+        public Builder dilation(int h, int w) { dh = h; dw = w; return this; }
+
+        public Builder groups(int g) { groups = g; return this; }
+
+        public Builder bias(boolean b) { bias = b; return this; }
+
+        public Conv2d build() {
+            if (kh < 0) throw new IllegalStateException("Conv2d.builder(" + in + ", " + out + "): the kernel size is not set");
+            return new Conv2d(in, out, new Window2d(kh, kw, sh, sw, ph, pw, dh, dw), groups, bias);
+        }
     }
 
     @Override public Tensor forward(Tensor x) {
@@ -59,9 +95,16 @@ public final class Conv2d extends Module {
         return m;
     }
 
-    @Override public String toString() {
-        return "Conv2d(" + in + " -> " + out + ", " + window.kernelH() + "x" + window.kernelW()
-                + (window.strideH() != 1 ? ", stride " + window.strideH() : "") + (window.padH() != 0 ? ", padding " + window.padH() : "")
-                + (window.dilationH() != 1 ? ", dilation " + window.dilationH() : "") + (groups != 1 ? ", groups " + groups : "") + ")";
+    @Override public String toString() { return "Conv2d(" + in + " -> " + out + ", " + describe(window, groups) + ")"; }
+
+    /** {@code 3x3, stride 2, padding 1}: square settings as one number, rectangular ones as two. */
+    static String describe(Window2d w, int groups) {
+        return w.kernelH() + "x" + w.kernelW() + pair("stride", w.strideH(), w.strideW(), 1) + pair("padding", w.padH(), w.padW(), 0)
+                + pair("dilation", w.dilationH(), w.dilationW(), 1) + (groups != 1 ? ", groups " + groups : "");
+    }
+
+    private static String pair(String name, int h, int w, int unset) {
+        if (h == unset && w == unset) return "";
+        return ", " + name + " " + (h == w ? Integer.toString(h) : h + "x" + w);
     }
 }

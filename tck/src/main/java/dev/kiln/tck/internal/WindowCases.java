@@ -33,7 +33,9 @@ public final class WindowCases {
             new Conv(new int[] {2, 2, 10, 9}, new int[] {3, 2, 3, 3}, 1, 1, 2, 2, 2, 2, 1),
             new Conv(new int[] {1, 4, 5, 5}, new int[] {4, 1, 3, 3}, 2, 2, 1, 1, 1, 1, 4),
             new Conv(new int[] {3, 1, 6, 6}, new int[] {5, 1, 1, 1}, 1, 1, 0, 0, 1, 1, 1),
-            new Conv(new int[] {1, 3, 13, 13}, new int[] {2, 3, 5, 5}, 3, 3, 2, 2, 1, 1, 1));
+            new Conv(new int[] {1, 3, 13, 13}, new int[] {2, 3, 5, 5}, 3, 3, 2, 2, 1, 1, 1),
+            // The last row is in no window (8 + 2 - 3 is odd): backward-data then is a transposed convolution with output padding 1.
+            new Conv(new int[] {2, 2, 8, 7}, new int[] {3, 2, 3, 3}, 2, 2, 1, 1, 1, 1, 1));
 
     public static void primitives(List<OpCase> c, DType f) {
         for (Conv k : CONVS) {
