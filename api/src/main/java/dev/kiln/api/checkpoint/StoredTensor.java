@@ -154,6 +154,54 @@ public final class StoredTensor {
         return out;
     }
 
+    /** The values as longs, exactly; only for the integer types and bool (a float has no exact long). */
+    public long[] toLongs() {
+        long[] out = new long[arrayLength()];
+        for (int i = 0; i < out.length; i++) out[i] = integer(i);
+        return out;
+    }
+
+    /** The values as ints, exactly; an i64 value outside int's range fails, naming it. */
+    public int[] toInts() {
+        int[] out = new int[arrayLength()];
+        for (int i = 0; i < out.length; i++) {
+            long v = integer(i);
+            if (v != (int) v) throw new ArithmeticException(this + ": element " + i + " is " + v + ", outside int's range; use toLongs()");
+            out[i] = (int) v;
+        }
+        return out;
+    }
+
+    /**
+     * A new tensor on {@code kiln} with these values and shape, in the nearest Kiln dtype: floats
+     * keep theirs, i64 stays i64, i8 and bool keep theirs, and i16 and u8 (which Kiln lacks) widen
+     * exactly to i32.
+     */
+    public dev.kiln.api.Tensor toTensor(dev.kiln.api.Kiln kiln) {
+        int[] dims = kilnShape().dims();
+        return switch (dtype) {
+            case F64 -> kiln.tensor(toDoubles(), dims);
+            case F32 -> kiln.tensor(toFloats(), dims);
+            case F16 -> kiln.tensor(toFloats(), dims).cast(dev.kiln.core.DType.F16);
+            case BF16 -> kiln.tensor(toFloats(), dims).cast(dev.kiln.core.DType.BF16);
+            case I64 -> kiln.tensor(toLongs(), dims);
+            case I32, I16, U8 -> kiln.tensor(toInts(), dims);
+            case I8 -> kiln.tensor(toInts(), dims).cast(dev.kiln.core.DType.I8);
+            case BOOL -> kiln.tensor(toInts(), dims).cast(dev.kiln.core.DType.BOOL);
+        };
+    }
+
+    private long integer(long i) {
+        return switch (dtype) {
+            case I64 -> data.get(I64_LE, i * 8);
+            case I32 -> data.get(I32_LE, i * 4);
+            case I16 -> data.get(I16_LE, i * 2);
+            case I8 -> data.get(ValueLayout.JAVA_BYTE, i);
+            case U8, BOOL -> data.get(ValueLayout.JAVA_BYTE, i) & 0xff;
+            case F64, F32, F16, BF16 -> throw new IllegalStateException(this + " holds floating values; use toFloats() or toDoubles()");
+        };
+    }
+
     private int arrayLength() {
         long n = elementCount();
         if (n > MAX_ARRAY) throw new IllegalStateException(this + " has " + n + " elements, more than one Java array holds");
