@@ -12,6 +12,4 @@ module dev.kiln.api {
     exports dev.kiln.api.checkpoint;
     exports dev.kiln.api.train.callbacks;
     requires jdk.jfr;
-    // ImageFolder decodes PNG and JPEG with javax.imageio. Nothing of AWT starts unless an image is read.
-    requires java.desktop;
 }

@@ -1,9 +1,12 @@
-package dev.kiln.api.data;
+package dev.kiln.images;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.kiln.api.data.DataLoader;
+import dev.kiln.api.data.Dataset;
+import dev.kiln.api.data.DatasetException;
 import dev.kiln.core.Shape;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;

@@ -1,5 +1,8 @@
-package dev.kiln.api.data;
+package dev.kiln.images;
 
+import dev.kiln.api.data.DataLoader;
+import dev.kiln.api.data.Dataset;
+import dev.kiln.api.data.DatasetException;
 import dev.kiln.core.Shape;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
