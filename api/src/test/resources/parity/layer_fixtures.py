@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes layers.safetensors, PyTorch's layers on fixed weights and inputs, for Kiln's LayerParityTest.
+"""Writes layers.safetensors, PyTorch's layers (convolutions, layer norm, pooling modes) on fixed weights and inputs, for Kiln's LayerParityTest.
 
     /usr/bin/python3 api/src/test/resources/parity/layer_fixtures.py
 
@@ -26,6 +26,11 @@ def main():
                                            groups=2, bias=False), (1, 4, 3, 4)),
         "conv_t_dilated": (nn.ConvTranspose2d(2, 3, kernel_size=2, stride=1, padding=1, dilation=2), (2, 2, 5, 5)),
         "layernorm_plain": (nn.LayerNorm(5, elementwise_affine=False), (3, 4, 5)),
+        "maxpool_ceil": (nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), (2, 3, 8, 7)),
+        "avgpool_ceil": (nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True), (2, 3, 8, 7)),
+        "avgpool_nopad": (nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False), (2, 3, 8, 7)),
+        "avgpool_ceil_nopad": (nn.AvgPool2d(2, stride=2, padding=1, ceil_mode=True, count_include_pad=False), (1, 2, 5, 6)),
+        "maxpool_ceil_even": (nn.MaxPool2d(2, stride=2, ceil_mode=True), (1, 2, 5, 5)),
     }
     tensors = {}
     for name, (layer, shape) in cases.items():

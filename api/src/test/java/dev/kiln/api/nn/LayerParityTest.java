@@ -19,7 +19,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Rectangular convolutions, transposed convolutions and LayerNorm without affine parameters
+ * Rectangular convolutions, transposed convolutions, LayerNorm without affine parameters and
+ * pooling's ceil mode and {@code count_include_pad=False}
  * against PyTorch 1.13 ({@code resources/parity/layers.safetensors}, from {@code layer_fixtures.py}):
  * the output and the gradients of {@code sum(w * y)} with respect to the input and to every
  * parameter, on the reference backend, with PyTorch's weights loaded. Float32 rounding of sums of
@@ -94,6 +95,17 @@ class LayerParityTest {
         LayerNorm ln = new LayerNorm(1e-5, false, 5);
         assertTrue(ln.namedParameters().isEmpty());
         check("layernorm_plain", ln);
+    }
+
+    @Test void maxPoolingInCeilMode() {
+        check("maxpool_ceil", new MaxPool2d(3, 2, 1, true));
+        check("maxpool_ceil_even", new MaxPool2d(2, 2, 0, true));
+    }
+
+    @Test void averagePoolingInCeilModeAndWithoutCountingThePadding() {
+        check("avgpool_ceil", new AvgPool2d(3, 2, 1, true, true));
+        check("avgpool_nopad", new AvgPool2d(3, 2, 1, false, false));
+        check("avgpool_ceil_nopad", new AvgPool2d(2, 2, 1, true, false));
     }
 
     @Test void badSettingsAreRefusedNamingTheLayer() {
