@@ -53,6 +53,12 @@ class OptimizerParityTest {
 
     @Test void adamWithL2DecayInTheTrainerMatchesPyTorch() { trainer("adam_l2", new Adam(1e-2, 0.9, 0.999, 1e-8, 0.01, false)); }
 
+    /** With SequentialLR(LinearLR warm-up, CosineAnnealingLR) in PyTorch: the rate changes every step, past the cosine's minimum too. */
+    @Test void adamWWithWarmupAndCosineInTheTrainerMatchesPyTorch() {
+        LrSchedule s = LrSchedule.linear(1e-2, 0.1, 1.0, 5).then(5, LrSchedule.cosine(1e-2, 10, 1e-3));
+        trainer("adamw", Adam.adamW(1e-2, 0.1).schedule(s));
+    }
+
     private void eager(String name, Supplier<Optimizer> make) {
         Optimizer opt = make.get();
         try (Kiln kiln = open()) {
