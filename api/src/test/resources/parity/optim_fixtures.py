@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the optimizer and learning-rate schedule fixtures OptimizerParityTest and
-LrScheduleParityTest read, with PyTorch (Debian's python3-torch 1.13), so that CI needs no torch:
+"""Writes the optimizer and learning-rate schedule fixtures OptimizerParityTest,
+LrScheduleParityTest and (in examples) OptimizerParityOnOneDnnTest read, with PyTorch (Debian's
+python3-torch 1.13), so that CI needs no torch:
 
     /usr/bin/python3 api/src/test/resources/parity/optim_fixtures.py
 
