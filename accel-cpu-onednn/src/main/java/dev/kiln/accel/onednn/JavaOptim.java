@@ -26,17 +26,19 @@ final class JavaOptim {
     /** Inputs param, grad, m, v, lr, step; outputs param', m', v'. */
     static Kernel adam(Composite.AdamUpdate op, long size) {
         float b1 = (float) op.beta1(), b2 = (float) op.beta2(), eps = (float) op.eps(), wd = (float) op.weightDecay();
+        double beta1 = op.beta1(), beta2 = op.beta2(), decay = op.weightDecay();
         float nb1 = (float) (1 - op.beta1()), nb2 = (float) (1 - op.beta2());
         boolean decoupled = op.decoupled() && wd != 0, coupled = !op.decoupled() && wd != 0;
         OptimLoops loops = OptimLoops.chosen();
         return new InPlace(4) {
             @Override public void run(MemorySegment[] in, MemorySegment[] out) {
                 float lr = in[4].get(ValueLayout.JAVA_FLOAT, 0), t = in[5].get(ValueLayout.JAVA_FLOAT, 0);
-                // Bias corrections folded into two scalars: p -= a * m / (sqrt(v * ic2) + eps).
-                float a = (float) (lr / (1 - Math.pow(b1, t))), ic2 = (float) (1 / (1 - Math.pow(b2, t)));
-                float shrink = decoupled ? 1 - lr * wd : 1, l2 = coupled ? wd : 0;
+                // The step's scalars in double from the unrounded betas, each rounded once, as PyTorch's
+                // Python floats and Composite.AdamUpdate: p -= a * m / (sqrt(v) / c2 + eps).
+                float a = (float) (lr / (1 - Math.pow(beta1, t))), c2 = (float) Math.sqrt(1 - Math.pow(beta2, t));
+                float shrink = decoupled ? (float) (1 - lr * decay) : 1, l2 = coupled ? wd : 0;
                 for (long i = 0; i < size; i += CHUNK) {
-                    loops.adam(in, out, i, Math.min(size, i + CHUNK), shrink, l2, b1, nb1, b2, nb2, a, ic2, eps);
+                    loops.adam(in, out, i, Math.min(size, i + CHUNK), shrink, l2, b1, nb1, b2, nb2, a, c2, eps);
                 }
             }
         };

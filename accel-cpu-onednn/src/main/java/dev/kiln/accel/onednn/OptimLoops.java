@@ -23,7 +23,7 @@ interface OptimLoops {
     String NOT_RESOLVED = "not resolved";
 
     void adam(MemorySegment[] in, MemorySegment[] out, long from, long to,
-              float shrink, float l2, float b1, float nb1, float b2, float nb2, float a, float ic2, float eps);
+              float shrink, float l2, float b1, float nb1, float b2, float nb2, float a, float c2, float eps);
 
     void sgd(MemorySegment[] in, MemorySegment[] out, long from, long to, float lr, float wd, float mom, boolean nesterov);
 

@@ -40,8 +40,8 @@ final class ScalarOptim implements OptimLoops {
     private ScalarOptim() {}
 
     @Override public void adam(MemorySegment[] in, MemorySegment[] out, long from, long to,
-                               float shrink, float l2, float b1, float nb1, float b2, float nb2, float a, float ic2, float eps) {
-        adamScalar(in, out, from, to, shrink, l2, b1, nb1, b2, nb2, a, ic2, eps);
+                               float shrink, float l2, float b1, float nb1, float b2, float nb2, float a, float c2, float eps) {
+        adamScalar(in, out, from, to, shrink, l2, b1, nb1, b2, nb2, a, c2, eps);
     }
 
     @Override public void sgd(MemorySegment[] in, MemorySegment[] out, long from, long to, float lr, float wd, float mom, boolean nesterov) {
@@ -49,14 +49,14 @@ final class ScalarOptim implements OptimLoops {
     }
 
     static void adamScalar(MemorySegment[] in, MemorySegment[] out, long from, long to,
-                           float shrink, float l2, float b1, float nb1, float b2, float nb2, float a, float ic2, float eps) {
+                           float shrink, float l2, float b1, float nb1, float b2, float nb2, float a, float c2, float eps) {
         float[][] s = SCRATCH.get();
         float[] p = s[0], g = s[1], m = s[2], v = s[3];
         for (long c = from; c < to; c += CHUNK) {
             int n = (int) Math.min(CHUNK, to - c);
             // Every input of the chunk is read before any output is written: outputs may be the inputs.
             for (int i = 0; i < 4; i++) MemorySegment.copy(in[i], F32, c * 4, s[i], 0, n);
-            adam(p, g, m, v, n, shrink, l2, b1, nb1, b2, nb2, a, ic2, eps);
+            adam(p, g, m, v, n, shrink, l2, b1, nb1, b2, nb2, a, c2, eps);
             MemorySegment.copy(p, 0, out[0], F32, c * 4, n);
             MemorySegment.copy(m, 0, out[1], F32, c * 4, n);
             MemorySegment.copy(v, 0, out[2], F32, c * 4, n);
@@ -64,14 +64,14 @@ final class ScalarOptim implements OptimLoops {
     }
 
     private static void adam(float[] pp, float[] gg, float[] mm, float[] vv, int n,
-                             float shrink, float l2, float b1, float nb1, float b2, float nb2, float a, float ic2, float eps) {
+                             float shrink, float l2, float b1, float nb1, float b2, float nb2, float a, float c2, float eps) {
         for (int i = 0; i < n; i++) {
             float p = pp[i] * shrink, g = gg[i];
             // l2 is 0 unless weight decay is coupled; the vector loop tests it the same way.
             if (l2 != 0) g = p * l2 + g;
             float m = flushAbs(mm[i] * b1 + g * nb1);
-            float v = flush(vv[i] * b2 + g * g * nb2);
-            float step = m * a / ((float) Math.sqrt(v * ic2) + eps);
+            float v = flush(vv[i] * b2 + g * nb2 * g);
+            float step = m * a / ((float) Math.sqrt(v) / c2 + eps);
             pp[i] = p - step;
             mm[i] = m;
             vv[i] = v;

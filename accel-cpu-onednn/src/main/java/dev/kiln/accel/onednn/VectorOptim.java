@@ -24,7 +24,7 @@ final class VectorOptim implements OptimLoops {
     static String describeSpecies() { return F.length() + " float lanes"; }
 
     @Override public void adam(MemorySegment[] in, MemorySegment[] out, long from, long to,
-                               float shrink, float l2, float b1, float nb1, float b2, float nb2, float a, float ic2, float eps) {
+                               float shrink, float l2, float b1, float nb1, float b2, float nb2, float a, float c2, float eps) {
         long whole = to - (to - from) % F.length();
         MemorySegment p0 = in[0], g0 = in[1], m0 = in[2], v0 = in[3], p1 = out[0], m1 = out[1], v1 = out[2];
         for (long at = from * 4, end = whole * 4; at < end; at += F.length() * 4L) {
@@ -32,15 +32,15 @@ final class VectorOptim implements OptimLoops {
             FloatVector g = FloatVector.fromMemorySegment(F, g0, at, ORDER);
             if (l2 != 0) g = p.mul(l2).add(g);
             FloatVector m = FloatVector.fromMemorySegment(F, m0, at, ORDER).mul(b1).add(g.mul(nb1));
-            FloatVector v = FloatVector.fromMemorySegment(F, v0, at, ORDER).mul(b2).add(g.mul(g).mul(nb2));
+            FloatVector v = FloatVector.fromMemorySegment(F, v0, at, ORDER).mul(b2).add(g.mul(nb2).mul(g));
             m = m.blend(0f, m.abs().lt(TINY));
             v = v.blend(0f, v.lt(TINY));
-            FloatVector step = m.mul(a).div(v.mul(ic2).sqrt().add(eps));
+            FloatVector step = m.mul(a).div(v.sqrt().div(c2).add(eps));
             p.sub(step).intoMemorySegment(p1, at, ORDER);
             m.intoMemorySegment(m1, at, ORDER);
             v.intoMemorySegment(v1, at, ORDER);
         }
-        if (whole < to) ScalarOptim.adamScalar(in, out, whole, to, shrink, l2, b1, nb1, b2, nb2, a, ic2, eps);
+        if (whole < to) ScalarOptim.adamScalar(in, out, whole, to, shrink, l2, b1, nb1, b2, nb2, a, c2, eps);
     }
 
     @Override public void sgd(MemorySegment[] in, MemorySegment[] out, long from, long to, float lr, float wd, float mom, boolean nesterov) {

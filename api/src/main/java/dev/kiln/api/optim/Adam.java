@@ -4,7 +4,13 @@ import dev.kiln.api.Tensor;
 import dev.kiln.spi.ir.Composite;
 import java.util.List;
 
-/** Adam, and AdamW with decoupled weight decay, as PyTorch defines them. */
+/**
+ * Adam, and AdamW with decoupled weight decay, as PyTorch defines them: the arithmetic of
+ * {@code torch.optim.Adam}'s single-tensor loop (no amsgrad), with the bias corrections computed
+ * in float64 and rounded once, as PyTorch's Python floats are (see {@link Composite.AdamUpdate}).
+ * The step count {@code t} comes from the host's exact count (saved in checkpoints) as a float32,
+ * exact up to 2^24 steps; both corrections are exactly 1 long before that.
+ */
 public final class Adam extends Optimizer {
     private final Composite.AdamUpdate op;
 

@@ -29,8 +29,31 @@ class LrScheduleTest {
         assertEquals(1.0, s.at(0), 1e-15);
         assertEquals(0.55, s.at(50), 1e-12); // half-way: mean of the ends
         assertEquals(0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * 0.3)), s.at(30), 1e-12);
-        assertEquals(0.1, s.at(100));
-        assertEquals(0.1, s.at(1000));
+        assertEquals(0.1, s.at(100), 1e-15);
+        // Past the minimum it climbs back, as PyTorch's: period 200, mirrored about 100.
+        assertEquals(s.at(70), s.at(130), 1e-15);
+        assertEquals(1.0, s.at(200), 1e-15);
+        assertEquals(s.at(30), s.at(1030), 1e-12);
+    }
+
+    @Test void cosineHeldAtItsMinimumWithThen() {
+        LrSchedule s = LrSchedule.cosine(1.0, 10, 0.1).then(10, step -> 0.1);
+        assertEquals(0.1, s.at(10), 1e-15);
+        assertEquals(0.1, s.at(15));
+    }
+
+    @Test void linearGoesFromStartToEndFactorThenHolds() {
+        LrSchedule s = LrSchedule.linear(0.5, 0.1, 1.0, 4);
+        assertEquals(0.05, s.at(0), 1e-15);
+        assertEquals(0.5 * (0.1 + 0.9 * 2 / 4), s.at(2), 1e-15);
+        assertEquals(0.5, s.at(4), 1e-15);
+        assertEquals(0.5, s.at(100), 1e-15);
+        LrSchedule decay = LrSchedule.linear(1, 1, 0.5, 10); // end below start: a linear decay
+        assertEquals(0.75, decay.at(5), 1e-15);
+        assertEquals(0.5, decay.at(11), 1e-15);
+        assertThrows(IllegalArgumentException.class, () -> LrSchedule.linear(1, 0, 1, 5));
+        assertThrows(IllegalArgumentException.class, () -> LrSchedule.linear(1, 0.1, 1.5, 5));
+        assertThrows(IllegalArgumentException.class, () -> LrSchedule.linear(1, 0.1, 1, 0));
     }
 
     @Test void warmupRampsThenHandsOverWithItsOwnClock() {
