@@ -6,8 +6,9 @@ python3-torch 1.13), so that CI needs no torch:
     /usr/bin/python3 api/src/test/resources/parity/optim_fixtures.py
 
 adam_linear.safetensors
-    A Linear(4, 3) trained for 20 steps from the same start by Adam, AdamW and Adam with L2 weight
-    decay, each twice: on the mean squared error against float targets (Kiln: GradientTape and
+    A Linear(4, 3) trained for 20 steps from the same start by Adam, AdamW, Adam with L2 weight
+    decay, RMSprop (default, and with momentum, centered and weight decay) and Adagrad (default,
+    and with lr decay and weight decay; lr 0.1), each twice: on the mean squared error against float targets (Kiln: GradientTape and
     Optimizer.step) and on softmax cross-entropy against integer labels (Kiln: Trainer.fit, one
     full batch per epoch). The AdamW cross-entropy run also follows a warm-up then cosine
     schedule (SequentialLR), so the trainer's learning-rate feed is checked too.
@@ -46,6 +47,10 @@ def optimizers():
         "adam": lambda p: torch.optim.Adam(p, lr=LR, betas=(0.9, 0.999), foreach=False),
         "adamw": lambda p: torch.optim.AdamW(p, lr=LR, betas=(0.9, 0.999), weight_decay=0.1, foreach=False),
         "adam_l2": lambda p: torch.optim.Adam(p, lr=LR, betas=(0.9, 0.999), weight_decay=0.01, foreach=False),
+        "rmsprop": lambda p: torch.optim.RMSprop(p, lr=LR, foreach=False),
+        "rmsprop_full": lambda p: torch.optim.RMSprop(p, lr=LR, alpha=0.9, weight_decay=0.01, momentum=0.9, centered=True, foreach=False),
+        "adagrad": lambda p: torch.optim.Adagrad(p, lr=LR * 10, foreach=False),
+        "adagrad_decay": lambda p: torch.optim.Adagrad(p, lr=LR * 10, lr_decay=0.05, weight_decay=0.01, foreach=False),
     }
 
 

@@ -53,6 +53,26 @@ class OptimizerParityTest {
 
     @Test void adamWithL2DecayInTheTrainerMatchesPyTorch() { trainer("adam_l2", new Adam(1e-2, 0.9, 0.999, 1e-8, 0.01, false)); }
 
+    @Test void rmspropMatchesPyTorch() {
+        eager("rmsprop", () -> new RMSprop(1e-2));
+        trainer("rmsprop", new RMSprop(1e-2));
+    }
+
+    @Test void centeredRmspropWithMomentumAndWeightDecayMatchesPyTorch() {
+        eager("rmsprop_full", () -> new RMSprop(1e-2, 0.9, 1e-8, 0.01, 0.9, true));
+        trainer("rmsprop_full", new RMSprop(1e-2, 0.9, 1e-8, 0.01, 0.9, true));
+    }
+
+    @Test void adagradMatchesPyTorch() {
+        eager("adagrad", () -> new Adagrad(1e-1));
+        trainer("adagrad", new Adagrad(1e-1));
+    }
+
+    @Test void adagradWithLrDecayAndWeightDecayMatchesPyTorch() {
+        eager("adagrad_decay", () -> new Adagrad(1e-1, 0.05, 0.01, 1e-10));
+        trainer("adagrad_decay", new Adagrad(1e-1, 0.05, 0.01, 1e-10));
+    }
+
     /** With SequentialLR(LinearLR warm-up, CosineAnnealingLR) in PyTorch: the rate changes every step, past the cosine's minimum too. */
     @Test void adamWWithWarmupAndCosineInTheTrainerMatchesPyTorch() {
         LrSchedule s = LrSchedule.linear(1e-2, 0.1, 1.0, 5).then(5, LrSchedule.cosine(1e-2, 10, 1e-3));
