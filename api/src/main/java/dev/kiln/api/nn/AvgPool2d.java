@@ -39,5 +39,10 @@ public final class AvgPool2d extends Pool2d {
         return sums.div(Tensor.apply1(new Composite.AvgPool2d(bare), mask));
     }
 
+    @Override public LayerConfig config() {
+        return LayerConfig.of("AvgPool2d", "kernel", window.kernelH(), "stride", window.strideH(), "padding", window.padH(), "ceil_mode", ceilMode,
+                "count_include_pad", countIncludePad);
+    }
+
     @Override String options() { return countIncludePad ? "" : ", padding not counted"; }
 }

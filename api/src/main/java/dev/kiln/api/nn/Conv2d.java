@@ -95,6 +95,12 @@ public final class Conv2d extends Module {
         return m;
     }
 
+    @Override public LayerConfig config() {
+        return LayerConfig.of("Conv2d", "in", in, "out", out, "kernel", new int[] {window.kernelH(), window.kernelW()},
+                "stride", new int[] {window.strideH(), window.strideW()}, "padding", new int[] {window.padH(), window.padW()},
+                "dilation", new int[] {window.dilationH(), window.dilationW()}, "groups", groups, "bias", bias != null);
+    }
+
     @Override public String toString() { return "Conv2d(" + in + " -> " + out + ", " + describe(window, groups) + ")"; }
 
     /** {@code 3x3, stride 2, padding 1}: square settings as one number, rectangular ones as two. */

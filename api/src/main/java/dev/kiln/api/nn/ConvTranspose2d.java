@@ -116,6 +116,13 @@ public final class ConvTranspose2d extends Module {
         return m;
     }
 
+    @Override public LayerConfig config() {
+        return LayerConfig.of("ConvTranspose2d", "in", in, "out", out, "kernel", new int[] {window.kernelH(), window.kernelW()},
+                "stride", new int[] {window.strideH(), window.strideW()}, "padding", new int[] {window.padH(), window.padW()},
+                "dilation", new int[] {window.dilationH(), window.dilationW()}, "output_padding", new int[] {outPadH, outPadW},
+                "groups", groups, "bias", bias != null);
+    }
+
     @Override public String toString() {
         return "ConvTranspose2d(" + in + " -> " + out + ", " + Conv2d.describe(window, groups)
                 + (outPadH != 0 || outPadW != 0 ? ", output padding " + (outPadH == outPadW ? Integer.toString(outPadH) : outPadH + "x" + outPadW) : "") + ")";

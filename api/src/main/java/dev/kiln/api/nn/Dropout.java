@@ -25,5 +25,7 @@ public final class Dropout extends Module {
         return x.mul(u.gt(p).cast(x.dtype())).mul(1 / (1 - p));
     }
 
+    @Override public LayerConfig config() { return LayerConfig.of("Dropout", "p", p); }
+
     @Override public String toString() { return "Dropout(" + p + ")"; }
 }

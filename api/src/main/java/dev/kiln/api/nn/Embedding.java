@@ -31,5 +31,7 @@ public final class Embedding extends Module {
 
     @Override protected Map<String, Parameter> ownParameters() { return Map.of("weight", weight); }
 
+    @Override public LayerConfig config() { return LayerConfig.of("Embedding", "count", count, "dim", dim); }
+
     @Override public String toString() { return "Embedding(" + count + ", " + dim + ")"; }
 }

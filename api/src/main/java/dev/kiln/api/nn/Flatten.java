@@ -8,4 +8,6 @@ public final class Flatten extends Module {
         if (x.shape().rank() < 1) throw new IllegalArgumentException(describe() + ": needs a batch axis, got a scalar");
         return x.shape().rank() == 1 ? x.reshape(x.shape().dim(0), 1) : x.flatten();
     }
+    @Override public LayerConfig config() { return LayerConfig.of("Flatten"); }
+
 }

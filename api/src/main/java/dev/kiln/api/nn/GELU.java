@@ -21,4 +21,6 @@ public final class GELU extends Module {
     public Approximate approximate() { return approximate; }
 
     @Override public Tensor forward(Tensor x) { return approximate == Approximate.TANH ? x.geluTanh() : x.gelu(); }
+    @Override public LayerConfig config() { return LayerConfig.of("GELU", "approximate", approximate.name()); }
+
 }

@@ -51,5 +51,9 @@ public final class LayerNorm extends Module {
         return m;
     }
 
+    @Override public LayerConfig config() {
+        return LayerConfig.of("LayerNorm", "normalized_shape", normalized.dims(), "eps", eps, "elementwise_affine", weight != null);
+    }
+
     @Override public String toString() { return "LayerNorm(" + normalized + ")"; }
 }

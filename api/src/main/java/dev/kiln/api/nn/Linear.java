@@ -48,5 +48,7 @@ public final class Linear extends Module {
         return m;
     }
 
+    @Override public LayerConfig config() { return LayerConfig.of("Linear", "in", in, "out", out); }
+
     @Override public String toString() { return "Linear(" + in + " -> " + out + ")"; }
 }

@@ -17,4 +17,8 @@ public final class MaxPool2d extends Pool2d {
         Tensor in = extraH > 0 || extraW > 0 ? extend(x, 0, extraH, 0, extraW, Double.NEGATIVE_INFINITY) : x;
         return Tensor.apply1(new Composite.MaxPool2d(window), in);
     }
+    @Override public LayerConfig config() {
+        return LayerConfig.of("MaxPool2d", "kernel", window.kernelH(), "stride", window.strideH(), "padding", window.padH(), "ceil_mode", ceilMode);
+    }
+
 }

@@ -81,5 +81,22 @@ public abstract class Module {
         return path.isEmpty() ? toString() : toString() + " at " + path;
     }
 
+    /**
+     * What rebuilds this module (Keras's {@code get_config()}): Kiln's layers answer; a module of
+     * your own overrides this and registers a factory for its type with {@link Architectures#register}
+     * so a model file holding it can be loaded.
+     */
+    public LayerConfig config() {
+        throw new UnsupportedOperationException(describe() + " (" + getClass().getName() + ") cannot describe itself for a model file:"
+                + " override config() and register a factory with Architectures.register");
+    }
+
+    /** The configs of {@link #children()}, in order. */
+    protected final List<LayerConfig> childConfigs() {
+        List<LayerConfig> out = new ArrayList<>();
+        for (Module m : children()) out.add(m.config());
+        return out;
+    }
+
     @Override public String toString() { return getClass().getSimpleName(); }
 }

@@ -111,6 +111,10 @@ public abstract sealed class Recurrent extends Module permits LSTM, GRU {
 
     @Override protected Map<String, Parameter> ownParameters() { return parameters; }
 
+    @Override public LayerConfig config() {
+        return LayerConfig.of(getClass().getSimpleName(), "input", input, "hidden", hidden, "layers", layers, "batch_first", batchFirst);
+    }
+
     @Override public String toString() {
         return getClass().getSimpleName() + "(" + input + " -> " + hidden + (layers > 1 ? ", " + layers + " layers" : "") + (batchFirst ? ", batch first" : "") + ")";
     }

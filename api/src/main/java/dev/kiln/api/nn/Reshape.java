@@ -26,5 +26,7 @@ public final class Reshape extends Module {
         return x.reshape(d);
     }
 
+    @Override public LayerConfig config() { return LayerConfig.of("Reshape", "shape", shape.clone()); }
+
     @Override public String toString() { return "Reshape" + Arrays.toString(shape); }
 }

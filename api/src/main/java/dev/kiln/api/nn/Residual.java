@@ -22,5 +22,7 @@ public final class Residual extends Module {
 
     @Override public List<Module> children() { return List.of(inner); }
 
+    @Override public LayerConfig config() { return LayerConfig.withChildren("Residual", childConfigs()); }
+
     @Override public String toString() { return "Residual(" + inner + ")"; }
 }

@@ -24,6 +24,8 @@ public final class Sequential extends Module {
 
     @Override public List<Module> children() { return layers; }
 
+    @Override public LayerConfig config() { return LayerConfig.withChildren("Sequential", childConfigs()); }
+
     /** One line per layer with its parameter count, as Keras' {@code summary()}. */
     public String summary() {
         StringBuilder sb = new StringBuilder(String.format("%-6s %-28s %12s%n", "index", "layer", "parameters"));
