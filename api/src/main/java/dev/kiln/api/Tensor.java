@@ -427,10 +427,11 @@ public final class Tensor implements AutoCloseable {
         List<Value> ins = new ArrayList<>(in.size());
         for (Tensor t : in) ins.add(b.input(t.type));
         List<Value> outs = b.apply(op, ins);
+        GradientTape tape = k.activeTape();
+        if (tape != null) tape.pin(in);
         List<Buffer> results = k.run(b.build(outs), in);
         List<Tensor> out = new ArrayList<>(results.size());
         for (Buffer r : results) out.add(wrap(k, r));
-        GradientTape tape = k.activeTape();
         if (tape != null) tape.record(op, in, out);
         return out;
     }
