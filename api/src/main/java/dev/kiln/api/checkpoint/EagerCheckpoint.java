@@ -74,7 +74,7 @@ public final class EagerCheckpoint {
         Map<Parameter, List<Tensor>> state = new LinkedHashMap<>();
         try (StagedValues weights = new StagedValues()) {
             try {
-                ModelWeights.stateOf(model).forEach((name, p) -> weights.put(kiln, p, f.tensors().get(name).toFloats()));
+                weights.putState(kiln, model, f.tensors());
                 host.forEach((p, s) -> {
                     List<Tensor> l = new ArrayList<>();
                     state.put(p, l);

@@ -123,7 +123,7 @@ final class TrainerCheckpoint {
         Buffer[] scalerBuffers = null;
         try (StagedValues weights = new StagedValues()) {
             try {
-                ModelWeights.stateOf(t.model()).forEach((name, p) -> weights.put(kiln, p, f.tensors().get(name).toFloats()));
+                weights.putState(kiln, t.model(), f.tensors());
                 state.forEach((p, s) -> {
                     Buffer[] bufs = new Buffer[s.length];
                     uploaded.put(p, bufs);

@@ -1,5 +1,6 @@
 package dev.kiln.api.nn;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kiln.api.Kiln;
@@ -46,5 +47,11 @@ final class TorchParity {
         for (int i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(want[i] - have[i]));
         double relative = diff / Math.max(scale, Float.MIN_NORMAL);
         assertTrue(relative <= TOLERANCE, what + ": max |kiln - torch| = " + diff + " is " + relative + " of max |torch| = " + scale);
+    }
+
+    /** A counter (num_batches_tracked): PyTorch's is an i64 scalar, and so is Kiln's. */
+    static void assertCount(String what, StoredTensor expected, Parameter counter, Kiln kiln) {
+        assertEquals(StoredTensor.Type.I64, expected.dtype(), what);
+        assertEquals(expected.toLongs()[0], counter.value(kiln).toLongArray()[0], what);
     }
 }
