@@ -1,6 +1,7 @@
 package dev.kiln.api.checkpoint;
 
 import dev.kiln.api.Kiln;
+import dev.kiln.api.internal.OldAttentionNames;
 import dev.kiln.api.internal.StagedValues;
 import dev.kiln.api.nn.Module;
 import dev.kiln.api.nn.Parameter;
@@ -16,10 +17,11 @@ import java.util.Map;
  * (the dotted path of the layer and the local name, e.g. {@code 1.weight} and {@code 1.bias} for
  * the second layer of a {@link dev.kiln.api.nn.Sequential}) and its buffers by
  * {@link Module#namedBuffers()} ({@code 2.running_mean}), together what PyTorch calls the state dict. Names, shapes,
- * layouts and dtypes are PyTorch's ({@code Linear.weight} is [out, in], BatchNorm's
- * {@code num_batches_tracked} is an i64 scalar), so a Kiln file loads into the same
- * {@code torch.nn} modules with {@code load_state_dict}, and a PyTorch state dict saved as
- * safetensors loads into Kiln.
+ * layouts and dtypes are PyTorch's ({@code Linear.weight} is [out, in], {@code MultiHeadAttention}'s
+ * {@code in_proj_weight} packs q, k and v, BatchNorm's {@code num_batches_tracked} is an i64
+ * scalar), so a Kiln file loads into the same {@code torch.nn} modules with {@code load_state_dict},
+ * and a PyTorch state dict saved as safetensors loads into Kiln. Files Kiln wrote before its
+ * attention took PyTorch's layout still load (see {@link OldAttentionNames}).
  */
 public final class ModelWeights {
     /** Checkpoint tensors whose names start with this belong to the optimizer, not the model. */
@@ -65,9 +67,10 @@ public final class ModelWeights {
      * parameter for is an error, as PyTorch's strict {@code load_state_dict}.
      */
     public static void apply(Module model, Kiln kiln, Map<String, StoredTensor> tensors, Path source) {
-        check(model, tensors, source);
+        Map<String, StoredTensor> current = OldAttentionNames.upgrade(model, tensors);
+        check(model, current, source);
         try (StagedValues staged = new StagedValues()) {
-            staged.putState(kiln, model, tensors);
+            staged.putState(kiln, model, current);
             staged.commit();
         }
     }
@@ -78,10 +81,11 @@ public final class ModelWeights {
      * state dicts saved before BatchNorm counted; loading then starts it at 0.
      */
     public static void check(Module model, Map<String, StoredTensor> tensors, Path source) {
+        Map<String, StoredTensor> current = OldAttentionNames.upgrade(model, tensors);
         Map<String, Parameter> params = stateOf(model);
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, Parameter> e : params.entrySet()) {
-            StoredTensor t = tensors.get(e.getKey());
+            StoredTensor t = current.get(e.getKey());
             boolean counter = e.getValue().dtype() == DType.I64;
             if (t == null) {
                 if (!counter) problems.add("missing tensor \"" + e.getKey() + "\" for parameter " + e.getValue().shape());
@@ -93,7 +97,7 @@ public final class ModelWeights {
                 problems.add("tensor \"" + e.getKey() + "\" is " + t + " but the parameter is " + e.getValue().shape());
             }
         }
-        for (String name : tensors.keySet()) {
+        for (String name : current.keySet()) {
             if (!params.containsKey(name) && !name.startsWith(OPTIMIZER_PREFIX)) problems.add("unexpected tensor \"" + name + "\" (the model has no such parameter)");
         }
         if (!problems.isEmpty()) {
