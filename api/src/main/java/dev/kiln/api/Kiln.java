@@ -194,6 +194,16 @@ public final class Kiln implements AutoCloseable {
         }
     }
 
+    /** As {@link #run} on data the caller has pinned and keeps pinned for the call (a tape's recorded inputs). */
+    List<Buffer> runPinned(Graph g, List<Buffer> in) {
+        enter();
+        try {
+            return compiler.run(g, in);
+        } finally {
+            exit();
+        }
+    }
+
     GuardedCollectives collectives() { return collectives; }
 
     /** For code that runs between {@link #enter()} and {@link #exit()}. */

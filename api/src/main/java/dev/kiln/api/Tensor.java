@@ -268,6 +268,14 @@ public final class Tensor implements AutoCloseable {
         return out;
     }
 
+    /** The values as longs: exact for i64 tensors (counters), where a double loses integers past 2^53. */
+    public long[] toLongArray() {
+        Tensor t = cast(DType.I64);
+        long[] out = new long[Math.toIntExact(shape().size())];
+        t.download(MemorySegment.ofArray(out));
+        return out;
+    }
+
     /** The single value of a one-element tensor. */
     public double item() {
         if (shape().size() != 1) throw new IllegalArgumentException("item() needs one element, tensor has shape " + shape());
@@ -427,10 +435,11 @@ public final class Tensor implements AutoCloseable {
         List<Value> ins = new ArrayList<>(in.size());
         for (Tensor t : in) ins.add(b.input(t.type));
         List<Value> outs = b.apply(op, ins);
+        GradientTape tape = k.activeTape();
+        if (tape != null) tape.pin(in);
         List<Buffer> results = k.run(b.build(outs), in);
         List<Tensor> out = new ArrayList<>(results.size());
         for (Buffer r : results) out.add(wrap(k, r));
-        GradientTape tape = k.activeTape();
         if (tape != null) tape.record(op, in, out);
         return out;
     }

@@ -73,6 +73,20 @@ class EagerTensorTest {
         }
     }
 
+    @Test void aTapeKeepsTheDataItRecordedWhenTheTensorIsClosedMeanwhile() {
+        Tensor x = kiln.tensor(new float[] {1, 2, 3}, 3), w = kiln.tensor(new float[] {0.5f, -1, 2}, 3);
+        GradientTape tape = kiln.tape();
+        try (tape) {
+            Tensor loss = x.mul(w).sum();
+            // As BatchNorm2d closes the running statistics it replaces, and an optimizer step the parameters.
+            x.close();
+            assertArrayEquals(new float[] {1, 2, 3}, tape.gradient(loss, List.of(w)).getFirst().toFloatArray());
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> tape.gradient(w.sum(), List.of(w)));
+        assertTrue(e.getMessage().contains("GradientTape is closed"), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> x.toFloatArray(), "x itself stays closed");
+    }
+
     @Test void linearRejectsAWrongInputShapeNamingTheLayerAndBothShapes() {
         Sequential model = Sequential.of(new Linear(784, 128), new ReLU(), new Linear(128, 10));
         Tensor images = kiln.zeros(2, 28, 28);

@@ -4,6 +4,7 @@ import dev.kiln.api.Kiln;
 import dev.kiln.api.RngState;
 import dev.kiln.api.Tensor;
 import dev.kiln.api.internal.MetadataFields;
+import dev.kiln.api.internal.OldAttentionNames;
 import dev.kiln.api.internal.OptimizerTensors;
 import dev.kiln.api.internal.StagedValues;
 import dev.kiln.api.nn.Module;
@@ -68,13 +69,14 @@ public final class EagerCheckpoint {
         long step = fields.integer("step", 0, Long.MAX_VALUE);
         double lr = fields.finite("learning_rate", 0, false);
         RngState rng = new RngState(fields.integer("rng_seed", Long.MIN_VALUE, Long.MAX_VALUE), fields.integer("rng_position", 0, Long.MAX_VALUE));
-        ModelWeights.check(model, f.tensors(), path);
-        Map<Parameter, float[][]> host = OptimizerTensors.read(path, model, slots, f.tensors());
+        Map<String, StoredTensor> tensors = OldAttentionNames.upgrade(model, f.tensors());
+        ModelWeights.check(model, tensors, path);
+        Map<Parameter, float[][]> host = OptimizerTensors.read(path, model, slots, tensors);
 
         Map<Parameter, List<Tensor>> state = new LinkedHashMap<>();
         try (StagedValues weights = new StagedValues()) {
             try {
-                ModelWeights.stateOf(model).forEach((name, p) -> weights.put(kiln, p, f.tensors().get(name).toFloats()));
+                weights.putState(kiln, model, tensors);
                 host.forEach((p, s) -> {
                     List<Tensor> l = new ArrayList<>();
                     state.put(p, l);

@@ -1,9 +1,11 @@
 package dev.kiln.api.checkpoint;
 
 import dev.kiln.api.Kiln;
+import dev.kiln.api.internal.OldAttentionNames;
 import dev.kiln.api.internal.StagedValues;
 import dev.kiln.api.nn.Module;
 import dev.kiln.api.nn.Parameter;
+import dev.kiln.core.DType;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -14,10 +16,12 @@ import java.util.Map;
  * A model's state as safetensors tensors: its parameters named by {@link Module#namedParameters()}
  * (the dotted path of the layer and the local name, e.g. {@code 1.weight} and {@code 1.bias} for
  * the second layer of a {@link dev.kiln.api.nn.Sequential}) and its buffers by
- * {@link Module#namedBuffers()} ({@code 2.running_mean}), together what PyTorch calls the state dict. Shapes and layouts
- * are PyTorch's ({@code Linear.weight} is [out, in]), so a Kiln file loads into the same
- * {@code torch.nn.Sequential} with {@code load_state_dict}, and a PyTorch state dict saved as
- * safetensors loads into Kiln.
+ * {@link Module#namedBuffers()} ({@code 2.running_mean}), together what PyTorch calls the state dict. Names, shapes,
+ * layouts and dtypes are PyTorch's ({@code Linear.weight} is [out, in], {@code MultiHeadAttention}'s
+ * {@code in_proj_weight} packs q, k and v, BatchNorm's {@code num_batches_tracked} is an i64
+ * scalar), so a Kiln file loads into the same {@code torch.nn} modules with {@code load_state_dict},
+ * and a PyTorch state dict saved as safetensors loads into Kiln. Files Kiln wrote before its
+ * attention took PyTorch's layout still load (see {@link OldAttentionNames}).
  */
 public final class ModelWeights {
     /** Checkpoint tensors whose names start with this belong to the optimizer, not the model. */
@@ -32,10 +36,12 @@ public final class ModelWeights {
         return all;
     }
 
-    /** The current parameter and buffer values, copied to the host as f32. */
+    /** The current parameter and buffer values, copied to the host: f32, and i64 for counters. */
     public static Map<String, StoredTensor> capture(Module model, Kiln kiln) {
         Map<String, StoredTensor> out = new LinkedHashMap<>();
-        stateOf(model).forEach((name, p) -> out.put(name, StoredTensor.ofFloats(p.value(kiln).toFloatArray(), p.shape())));
+        stateOf(model).forEach((name, p) -> out.put(name, p.dtype() == DType.I64
+                ? StoredTensor.ofLongs(p.value(kiln).toLongArray(), p.shape())
+                : StoredTensor.ofFloats(p.value(kiln).toFloatArray(), p.shape())));
         return out;
     }
 
@@ -61,26 +67,37 @@ public final class ModelWeights {
      * parameter for is an error, as PyTorch's strict {@code load_state_dict}.
      */
     public static void apply(Module model, Kiln kiln, Map<String, StoredTensor> tensors, Path source) {
-        check(model, tensors, source);
+        Map<String, StoredTensor> current = OldAttentionNames.upgrade(model, tensors);
+        check(model, current, source);
         try (StagedValues staged = new StagedValues()) {
-            stateOf(model).forEach((name, p) -> staged.put(kiln, p, tensors.get(name).toFloats()));
+            staged.putState(kiln, model, current);
             staged.commit();
         }
     }
 
-    /** The checks of {@link #apply} without changing anything: a {@link CheckpointException} listing every mismatch. */
+    /**
+     * The checks of {@link #apply} without changing anything: a {@link CheckpointException} listing
+     * every mismatch. A counter ({@code num_batches_tracked}) may be missing, as PyTorch allows for
+     * state dicts saved before BatchNorm counted; loading then starts it at 0.
+     */
     public static void check(Module model, Map<String, StoredTensor> tensors, Path source) {
+        Map<String, StoredTensor> current = OldAttentionNames.upgrade(model, tensors);
         Map<String, Parameter> params = stateOf(model);
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, Parameter> e : params.entrySet()) {
-            StoredTensor t = tensors.get(e.getKey());
-            if (t == null) problems.add("missing tensor \"" + e.getKey() + "\" for parameter " + e.getValue().shape());
-            else if (!t.dtype().isFloating()) problems.add("tensor \"" + e.getKey() + "\" is " + t.dtype() + ", not a floating type");
-            else if (!t.hasShape(e.getValue().shape())) problems.add("tensor \"" + e.getKey() + "\" is " + t + " but the parameter is " + e.getValue().shape());
+            StoredTensor t = current.get(e.getKey());
+            boolean counter = e.getValue().dtype() == DType.I64;
+            if (t == null) {
+                if (!counter) problems.add("missing tensor \"" + e.getKey() + "\" for parameter " + e.getValue().shape());
+            } else if (counter && (t.dtype().isFloating() || t.dtype() == StoredTensor.Type.BOOL)) {
+                problems.add("tensor \"" + e.getKey() + "\" is " + t.dtype() + ", not an integer type (it counts)");
+            } else if (!counter && !t.dtype().isFloating()) {
+                problems.add("tensor \"" + e.getKey() + "\" is " + t.dtype() + ", not a floating type");
+            } else if (!t.hasShape(e.getValue().shape())) {
+                problems.add("tensor \"" + e.getKey() + "\" is " + t + " but the parameter is " + e.getValue().shape());
+            }
         }
-        for (String name : tensors.keySet()) {
-            // PyTorch's BatchNorm counts its batches in a buffer Kiln has no use for.
-            if (name.endsWith(".num_batches_tracked")) continue;
+        for (String name : current.keySet()) {
             if (!params.containsKey(name) && !name.startsWith(OPTIMIZER_PREFIX)) problems.add("unexpected tensor \"" + name + "\" (the model has no such parameter)");
         }
         if (!problems.isEmpty()) {

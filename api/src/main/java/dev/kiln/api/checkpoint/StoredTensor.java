@@ -81,6 +81,13 @@ public final class StoredTensor {
         return new StoredTensor(Type.F64, longs(shape), s);
     }
 
+    public static StoredTensor ofLongs(long[] values, Shape shape) {
+        check(values.length, shape);
+        MemorySegment s = allocate(values.length * 8L);
+        MemorySegment.copy(values, 0, s, I64_LE, 0, values.length);
+        return new StoredTensor(Type.I64, longs(shape), s);
+    }
+
     /**
      * The bytes of {@code shape} elements of {@code dtype}.
      *

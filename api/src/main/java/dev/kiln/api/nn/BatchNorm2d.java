@@ -2,6 +2,7 @@ package dev.kiln.api.nn;
 
 import dev.kiln.api.Tensor;
 import dev.kiln.api.internal.StateUpdates;
+import dev.kiln.core.DType;
 import dev.kiln.core.Shape;
 import dev.kiln.spi.ir.Composite;
 import java.util.LinkedHashMap;
@@ -11,13 +12,16 @@ import java.util.Map;
 /**
  * Batch normalisation over the channels of x[batch, channels, h, w], as PyTorch's
  * {@code BatchNorm2d}: in training mode it normalises with the batch statistics and updates the
- * running mean and (unbiased) variance with {@code momentum}; in evaluation mode it uses them.
- * The running statistics are buffers, so compiled training steps update them too.
+ * running mean and (unbiased) variance with {@code momentum} and counts the batch in
+ * {@code num_batches_tracked}; in evaluation mode it uses the running statistics. These are
+ * buffers, so compiled training steps update them too. Kiln's momentum is always a number, so the
+ * count never changes the result (PyTorch reads it only for {@code momentum=None}, a cumulative
+ * average); it is kept, as an i64, so that state dicts match PyTorch's.
  */
 public final class BatchNorm2d extends Module {
     private final int channels;
     private final double eps, momentum;
-    private final Parameter weight, bias, runningMean, runningVar;
+    private final Parameter weight, bias, runningMean, runningVar, numBatchesTracked = Parameter.counter();
 
     public BatchNorm2d(int channels) { this(channels, 1e-5, 0.1); }
 
@@ -48,6 +52,9 @@ public final class BatchNorm2d extends Module {
         if (isTraining()) {
             StateUpdates.assign(runningMean, out.get(1));
             StateUpdates.assign(runningVar, out.get(2));
+            // The one comes from x so that it is traced with x: a constant alone would be added once, when the step is traced.
+            Tensor one = x.scalarLike(1).cast(DType.I64);
+            StateUpdates.assign(numBatchesTracked, numBatchesTracked.value(k).add(one));
         }
         return out.getFirst();
     }
@@ -55,6 +62,9 @@ public final class BatchNorm2d extends Module {
     public Parameter runningMean() { return runningMean; }
 
     public Parameter runningVar() { return runningVar; }
+
+    /** The training batches seen, an i64 scalar: PyTorch's {@code num_batches_tracked}. */
+    public Parameter numBatchesTracked() { return numBatchesTracked; }
 
     @Override protected Map<String, Parameter> ownParameters() {
         Map<String, Parameter> m = new LinkedHashMap<>();
@@ -67,6 +77,7 @@ public final class BatchNorm2d extends Module {
         Map<String, Parameter> m = new LinkedHashMap<>();
         m.put("running_mean", runningMean);
         m.put("running_var", runningVar);
+        m.put("num_batches_tracked", numBatchesTracked);
         return m;
     }
 

@@ -3,19 +3,27 @@ package dev.kiln.api.nn;
 import dev.kiln.api.Tensor;
 import dev.kiln.core.Shape;
 import dev.kiln.spi.ir.Composite;
-import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
- * Multi-head self-attention over x[batch, time, dim], as PyTorch's {@code MultiHeadAttention}
- * with {@code batch_first=True}: query, key and value projections, scaled dot-product attention per
- * head ({@code softmax(q k^T / sqrt(d)) v}), optionally causal (position t sees positions up to t),
- * then an output projection. The attention itself is one {@code Composite.Attention} op, which a
- * plugin may run fused and which otherwise decomposes into batched matmuls and a softmax.
+ * Multi-head self-attention over x[batch, time, dim], as PyTorch's {@code nn.MultiheadAttention}
+ * with {@code batch_first=True} called as {@code mha(x, x, x, need_weights=False)}: query, key and
+ * value projections, scaled dot-product attention per head ({@code softmax(q k^T / sqrt(d)) v}),
+ * optionally causal (position t sees positions up to t, PyTorch's
+ * {@code attn_mask=triu(ones(t, t), 1).bool()}), then an output projection. The attention itself
+ * is one {@code Composite.Attention} op, which a plugin may run fused and which otherwise
+ * decomposes into batched matmuls and a softmax.
+ *
+ * <p>The parameters are PyTorch's, by name, layout and initialisation, so its state dict loads
+ * unchanged: {@code in_proj_weight} [3 dim, dim] (the q, k and v weights stacked in that order,
+ * Xavier-uniform), {@code in_proj_bias} [3 dim] (zero), {@code out_proj.weight} [dim, dim] (as a
+ * Linear's) and {@code out_proj.bias} [dim] (zero). Head h uses features h*d to (h+1)*d of each.
  */
 public final class MultiHeadAttention extends Module {
     private final int dim, heads, headDim;
     private final boolean causal;
-    private final Linear query, key, value, output;
+    private final Parameter inProjWeight, inProjBias, outProjWeight, outProjBias;
 
     public MultiHeadAttention(int dim, int heads, boolean causal) {
         if (dim <= 0 || heads <= 0 || dim % heads != 0) {
@@ -25,14 +33,15 @@ public final class MultiHeadAttention extends Module {
         this.heads = heads;
         this.headDim = dim / heads;
         this.causal = causal;
-        try {
-            this.query = new Linear(dim, dim);
-            this.key = new Linear(dim, dim);
-            this.value = new Linear(dim, dim);
-            this.output = new Linear(dim, dim);
-        } catch (IllegalArgumentException e) { // a projection too large: say whose
-            throw new IllegalArgumentException(this + ": " + e.getMessage(), e);
+        String name = toString();
+        if (dim > Integer.MAX_VALUE / 3) { // 3 dim rows would not even make a shape
+            throw new IllegalArgumentException(name + ": in_proj_weight [3 * " + dim + ", " + dim + "] has more rows than a dimension holds (2^31-1)");
         }
+        // PyTorch's xavier_uniform_ over [3 dim, dim]: bound sqrt(6 / (fan_in + fan_out)) with fan_in dim, fan_out 3 dim.
+        this.inProjWeight = Parameter.of(name, "in_proj_weight", Parameter.Initializer.uniform(Math.sqrt(6.0 / (4.0 * dim))), 3 * dim, dim);
+        this.inProjBias = Parameter.of(name, "in_proj_bias", Parameter.Initializer.constant(0), 3 * dim);
+        this.outProjWeight = Parameter.of(name, "out_proj.weight", Parameter.Initializer.uniform(1 / Math.sqrt(dim)), dim, dim);
+        this.outProjBias = Parameter.of(name, "out_proj.bias", Parameter.Initializer.constant(0), dim);
     }
 
     @Override public Tensor forward(Tensor x) {
@@ -41,11 +50,13 @@ public final class MultiHeadAttention extends Module {
             throw new IllegalArgumentException(describe() + ": expected input of shape [batch, time, " + dim + "] but got " + s);
         }
         int b = s.dim(0), t = s.dim(1);
-        Tensor flat = x.reshape(b * t, dim);
-        Tensor q = heads(query.forward(flat), b, t), k = heads(key.forward(flat), b, t), v = heads(value.forward(flat), b, t);
-        Tensor o = Tensor.apply1(new Composite.Attention(causal, 1 / Math.sqrt(headDim)), q, k, v);
+        var k = x.kiln();
+        // One matmul for q, k and v together, as PyTorch's packed in_proj does; then each is a third of the columns.
+        Tensor qkv = x.reshape(b * t, dim).linear(inProjWeight.value(k), inProjBias.value(k), Composite.Activation.NONE);
+        Tensor q = heads(qkv.slice(1, 0, dim), b, t), key = heads(qkv.slice(1, dim, 2 * dim), b, t), v = heads(qkv.slice(1, 2 * dim, 3 * dim), b, t);
+        Tensor o = Tensor.apply1(new Composite.Attention(causal, 1 / Math.sqrt(headDim)), q, key, v);
         o = o.reshape(b, heads, t, headDim).permute(0, 2, 1, 3).reshape(b * t, dim);
-        return output.forward(o).reshape(b, t, dim);
+        return o.linear(outProjWeight.value(k), outProjBias.value(k), Composite.Activation.NONE).reshape(b, t, dim);
     }
 
     /** [b*t, dim] to one [t, headDim] matrix per (batch, head): [b*heads, t, headDim]. */
@@ -55,7 +66,15 @@ public final class MultiHeadAttention extends Module {
 
     public boolean isCausal() { return causal; }
 
-    @Override public List<Module> children() { return List.of(query, key, value, output); }
+    /** PyTorch's names; {@code out_proj.*} are a sub-module's there and plain dotted names here, which is the same state dict. */
+    @Override protected Map<String, Parameter> ownParameters() {
+        Map<String, Parameter> m = new LinkedHashMap<>();
+        m.put("in_proj_weight", inProjWeight);
+        m.put("in_proj_bias", inProjBias);
+        m.put("out_proj.weight", outProjWeight);
+        m.put("out_proj.bias", outProjBias);
+        return m;
+    }
 
     @Override public String toString() { return "MultiHeadAttention(" + dim + ", " + heads + " heads" + (causal ? ", causal" : "") + ")"; }
 }

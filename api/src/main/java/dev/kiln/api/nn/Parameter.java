@@ -2,6 +2,7 @@ package dev.kiln.api.nn;
 
 import dev.kiln.api.Kiln;
 import dev.kiln.api.Tensor;
+import dev.kiln.core.DType;
 import dev.kiln.core.Shape;
 import java.util.SplittableRandom;
 
@@ -9,7 +10,8 @@ import java.util.SplittableRandom;
  * A trainable tensor, or a module buffer (non-trainable state such as BatchNorm's running
  * statistics, listed by {@link Module#namedBuffers()} and never given to an optimizer). It is
  * created on the host from its initializer the first time it is used with a {@link Kiln}, so
- * models can be built before any accelerator is open.
+ * models can be built before any accelerator is open. Parameters are f32; a buffer may instead be
+ * an i64 {@linkplain #counter() counter}, as BatchNorm's {@code num_batches_tracked}.
  */
 public final class Parameter {
     /** Fills a new parameter's values. */
@@ -42,16 +44,26 @@ public final class Parameter {
     public static final int MAX_ELEMENTS = Integer.MAX_VALUE - 8;
 
     private final Shape shape;
+    private final DType dtype;
     private final Initializer init;
     /** Read without a lock on the hot path (every training step reads it); written under the parameter's monitor. */
     private volatile Tensor value;
 
     /** @throws IllegalArgumentException when {@code shape} has more than {@link #MAX_ELEMENTS} elements */
-    public Parameter(Shape shape, Initializer init) {
+    public Parameter(Shape shape, Initializer init) { this(shape, DType.F32, init); }
+
+    private Parameter(Shape shape, DType dtype, Initializer init) {
         requireFits("parameter", shape.dims());
         this.shape = shape;
+        this.dtype = dtype;
         this.init = init;
     }
+
+    /**
+     * An i64 scalar buffer starting at 0 that a layer counts in: exact however long training runs,
+     * where an f32 count would stop at 2^24. Saved as i64, as PyTorch saves its counters.
+     */
+    static Parameter counter() { return new Parameter(Shape.scalar(), DType.I64, Initializer.constant(0)); }
 
     /**
      * Parameter {@code name} of {@code layer}, refused before its shape is even built when it is
@@ -75,6 +87,9 @@ public final class Parameter {
 
     public Shape shape() { return shape; }
 
+    /** F32, or I64 for a {@linkplain #counter() counter}. */
+    public DType dtype() { return dtype; }
+
     /** The current value on {@code kiln}, initialised (or copied from another Kiln) on first use. */
     public Tensor value(Kiln kiln) {
         Tensor v = value;
@@ -85,15 +100,27 @@ public final class Parameter {
     /** Initialises once even when several threads ask at once: each would otherwise draw its own initial values. */
     private synchronized Tensor materialise(Kiln kiln) {
         if (value != null && value.kiln() == kiln) return value;
-        float[] data;
-        if (value != null) {
-            data = value.toFloatArray();
-        } else {
-            data = new float[Math.toIntExact(shape.size())];
-            init.fill(data, new SplittableRandom(kiln.config().seed() * 1_000_003L + Seeds.next(kiln)));
+        if (dtype == DType.I64) {
+            // Counters start from their initial value exactly; they draw no random numbers.
+            value = kiln.tensor(value != null ? value.toLongArray() : longs(initial(null)), shape.dims());
+            return value;
         }
+        float[] data = value != null ? value.toFloatArray()
+                : initial(new SplittableRandom(kiln.config().seed() * 1_000_003L + Seeds.next(kiln)));
         value = kiln.tensor(data, shape.dims());
         return value;
+    }
+
+    private float[] initial(SplittableRandom random) {
+        float[] data = new float[Math.toIntExact(shape.size())];
+        init.fill(data, random);
+        return data;
+    }
+
+    private static long[] longs(float[] v) {
+        long[] out = new long[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = (long) v[i];
+        return out;
     }
 
     /** The value if it has been materialised, else null. */
@@ -102,17 +129,18 @@ public final class Parameter {
     /** Makes {@code t} the new value (an optimizer step); frees the old value. */
     public synchronized void assign(Tensor t) {
         if (!t.shape().equals(shape)) throw new IllegalArgumentException("parameter " + shape + " cannot take a value of shape " + t.shape());
+        if (t.dtype() != dtype) throw new IllegalArgumentException("parameter " + this + " cannot take a value of dtype " + t.dtype().label());
         if (t.isSymbolic()) throw new IllegalArgumentException("cannot assign a traced tensor to a parameter");
         Tensor old = value;
         value = t;
         if (old != null && old != t) old.close();
     }
 
-    /** Replaces the values from host data (checkpoint loading, copying weights). */
+    /** Replaces the values from host data (copying weights); a counter takes them rounded toward zero. */
     public synchronized void set(Kiln kiln, float[] data) {
         if (data.length != shape.size()) throw new IllegalArgumentException("parameter " + shape + " cannot take " + data.length + " values");
-        value = kiln.tensor(data, shape.dims());
+        value = dtype == DType.I64 ? kiln.tensor(longs(data), shape.dims()) : kiln.tensor(data, shape.dims());
     }
 
-    @Override public String toString() { return "Parameter" + shape; }
+    @Override public String toString() { return "Parameter" + (dtype == DType.F32 ? "" : " " + dtype.label()) + shape; }
 }

@@ -8,6 +8,7 @@ import dev.kiln.api.checkpoint.SafeTensorsFile;
 import dev.kiln.api.checkpoint.StoredTensor;
 import dev.kiln.api.internal.Internal;
 import dev.kiln.api.internal.MetadataFields;
+import dev.kiln.api.internal.OldAttentionNames;
 import dev.kiln.api.internal.OptimizerTensors;
 import dev.kiln.api.internal.StagedValues;
 import dev.kiln.api.nn.Parameter;
@@ -111,8 +112,9 @@ final class TrainerCheckpoint {
                     + "; build the trainer with .seed(" + shuffle + ") to resume the same run");
         }
         double[] scaler = t.scaler == null ? null : scalerState(path, m, c.step);
-        ModelWeights.check(t.model(), f.tensors(), path);
-        Map<Parameter, float[][]> state = OptimizerTensors.read(path, t.model(), slots, f.tensors());
+        Map<String, StoredTensor> tensors = OldAttentionNames.upgrade(t.model(), f.tensors());
+        ModelWeights.check(t.model(), tensors, path);
+        Map<Parameter, float[][]> state = OptimizerTensors.read(path, t.model(), slots, tensors);
         if (c.step > 0 && !slots.isEmpty()) {
             List<String> missing = new ArrayList<>();
             t.model().namedParameters().forEach((name, p) -> { if (!state.containsKey(p)) missing.add(name); });
@@ -123,7 +125,7 @@ final class TrainerCheckpoint {
         Buffer[] scalerBuffers = null;
         try (StagedValues weights = new StagedValues()) {
             try {
-                ModelWeights.stateOf(t.model()).forEach((name, p) -> weights.put(kiln, p, f.tensors().get(name).toFloats()));
+                weights.putState(kiln, t.model(), tensors);
                 state.forEach((p, s) -> {
                     Buffer[] bufs = new Buffer[s.length];
                     uploaded.put(p, bufs);

@@ -73,7 +73,8 @@ class LayersTest {
         bn.eval();
         float[] z = bn.forward(x).toFloatArray();
         assertEquals((1 - 0.3) / Math.sqrt(0.9 + 0.1 * var * 4 / 3 + 1e-5), z[0], 1e-5);
-        assertEquals(List.of("running_mean", "running_var"), List.copyOf(bn.namedBuffers().keySet()));
+        assertEquals(List.of("running_mean", "running_var", "num_batches_tracked"), List.copyOf(bn.namedBuffers().keySet()));
+        assertEquals(1, bn.numBatchesTracked().value(kiln).toLongArray()[0], "one training pass counted, the evaluation one not");
         assertEquals(2, bn.parameters().size());
     }
 
@@ -93,9 +94,11 @@ class LayersTest {
             float[] mean = bn.runningMean().value(kiln).toFloatArray();
             assertNotEquals(0f, mean[0]);
             assertNotEquals(1f, bn.runningVar().value(kiln).toFloatArray()[1]);
+            assertEquals(2 * 3, bn.numBatchesTracked().value(kiln).toLongArray()[0], "2 epochs of 3 batches, counted in the compiled step");
             // Evaluation reads the running statistics and leaves them alone.
             t.evaluate(new InMemoryDataset(f, labels, Shape.of(4, 4), 2));
             assertArrayEquals(mean, bn.runningMean().value(kiln).toFloatArray());
+            assertEquals(6, bn.numBatchesTracked().value(kiln).toLongArray()[0]);
         }
     }
 

@@ -29,7 +29,9 @@ class ParameterSizeTest {
         refused(() -> new Embedding(1_000_000, 4096), "Embedding(1000000, 4096): weight [1000000, 4096] has 4.1e+09 elements");
         refused(() -> new LayerNorm(1 << 20, 1 << 20, 1 << 20, 1 << 20), "LayerNorm([1048576, 1048576, 1048576, 1048576]): weight");
         refused(() -> new BatchNorm2d(Integer.MAX_VALUE), "BatchNorm2d(2147483647): weight [2147483647]");
-        refused(() -> new MultiHeadAttention(65536, 4, false), "MultiHeadAttention(65536, 4 heads): Linear(65536 -> 65536): weight");
+        refused(() -> new MultiHeadAttention(65536, 4, false), "MultiHeadAttention(65536, 4 heads): in_proj_weight [196608, 65536]");
+        IllegalArgumentException rows = assertThrows(IllegalArgumentException.class, () -> new MultiHeadAttention(1 << 30, 1, false));
+        assertTrue(rows.getMessage().contains("MultiHeadAttention(1073741824, 1 heads): in_proj_weight [3 * 1073741824, 1073741824]"), rows.getMessage());
         refused(() -> new Parameter(Shape.of(1 << 16, 1 << 16), Parameter.Initializer.constant(0)), "parameter [65536, 65536]");
     }
 
