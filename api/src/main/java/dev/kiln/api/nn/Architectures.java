@@ -31,6 +31,8 @@ public final class Architectures {
                     .dilation(d[0], d[1]).outputPadding(o[0], o[1]).groups(c.integer("groups")).bias(c.flag("bias")).build();
         });
         register("LayerNorm", c -> new LayerNorm(c.number("eps"), c.flag("elementwise_affine"), c.integers("normalized_shape")));
+        register("BatchNorm2d", c -> new BatchNorm2d(c.integer("channels"), c.number("eps"), c.number("momentum")));
+        register("MultiHeadAttention", c -> new MultiHeadAttention(c.integer("dim"), c.integer("heads"), c.flag("causal")));
         register("Embedding", c -> new Embedding(c.integer("count"), c.integer("dim")));
         register("Dropout", c -> new Dropout(c.number("p")));
         register("Flatten", c -> new Flatten());

@@ -81,5 +81,7 @@ public final class BatchNorm2d extends Module {
         return m;
     }
 
+    @Override public LayerConfig config() { return LayerConfig.of("BatchNorm2d", "channels", channels, "eps", eps, "momentum", momentum); }
+
     @Override public String toString() { return "BatchNorm2d(" + channels + ")"; }
 }

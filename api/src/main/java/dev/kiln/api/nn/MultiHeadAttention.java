@@ -76,5 +76,7 @@ public final class MultiHeadAttention extends Module {
         return m;
     }
 
+    @Override public LayerConfig config() { return LayerConfig.of("MultiHeadAttention", "dim", dim, "heads", heads, "causal", causal); }
+
     @Override public String toString() { return "MultiHeadAttention(" + dim + ", " + heads + " heads" + (causal ? ", causal" : "") + ")"; }
 }
