@@ -76,6 +76,26 @@ public final class ModelWeights {
     }
 
     /**
+     * {@code tensors} under new names, for weight surgery: {@code rename} maps each name to its new
+     * one, or to null to drop the tensor. E.g. DDP's prefix off, {@code k -> k.startsWith("module.")
+     * ? k.substring(7) : k}; a backbone's weights only, {@code k -> k.startsWith("0.") ? k : null}.
+     *
+     * @throws IllegalArgumentException when two tensors would get one name, naming both
+     */
+    public static Map<String, StoredTensor> rename(Map<String, StoredTensor> tensors, java.util.function.Function<String, String> rename) {
+        Map<String, StoredTensor> out = new LinkedHashMap<>();
+        Map<String, String> from = new java.util.HashMap<>();
+        for (Map.Entry<String, StoredTensor> e : tensors.entrySet()) {
+            String to = rename.apply(e.getKey());
+            if (to == null) continue;
+            String earlier = from.putIfAbsent(to, e.getKey());
+            if (earlier != null) throw new IllegalArgumentException("renaming gives \"" + earlier + "\" and \"" + e.getKey() + "\" the same name \"" + to + "\"");
+            out.put(to, e.getValue());
+        }
+        return out;
+    }
+
+    /**
      * The checks of {@link #apply} without changing anything: a {@link CheckpointException} listing
      * every mismatch. A counter ({@code num_batches_tracked}) may be missing, as PyTorch allows for
      * state dicts saved before BatchNorm counted; loading then starts it at 0.

@@ -112,6 +112,20 @@ class ModelFileTest {
         assertTrue(Files.notExists(dir.resolve("opaque.safetensors")), "nothing is written for a model that cannot be described");
     }
 
+    @Test void renamedWeightsLoadIntoAModelWithOtherNames() {
+        Linear trained = new Linear(3, 2);
+        Path f = dir.resolve("ddp.safetensors");
+        ModelWeights.save(Sequential.of(trained), kiln, f);
+        // As DDP saves them: every name behind "module.".
+        var ddp = ModelWeights.rename(SafeTensorsFile.read(f).tensors(), k -> "module." + k);
+        Linear fresh = new Linear(3, 2);
+        ModelWeights.apply(fresh, kiln, ModelWeights.rename(ddp, k -> k.substring("module.0.".length())), f);
+        assertArrayEquals(trained.weight().value(kiln).toFloatArray(), fresh.weight().value(kiln).toFloatArray());
+        var clash = assertThrows(IllegalArgumentException.class, () -> ModelWeights.rename(ddp, k -> "same"));
+        assertTrue(clash.getMessage().contains("the same name \"same\""), clash.getMessage());
+        assertEquals(1, ModelWeights.rename(ddp, k -> k.endsWith("bias") ? k : null).size(), "null drops a tensor");
+    }
+
     @Test void aFileOfWeightsAloneIsNotAModelFile() {
         Path f = dir.resolve("weights.safetensors");
         ModelWeights.save(new Linear(3, 2), kiln, f);
