@@ -67,7 +67,15 @@ public final class GradientTape implements AutoCloseable {
      *
      * @throws IllegalStateException after {@link #close()}, which freed what the tape recorded
      */
-    public List<Tensor> gradient(Tensor target, List<Tensor> sources) {
+    public List<Tensor> gradient(Tensor target, List<Tensor> sources) { return gradient(target, sources, null); }
+
+    /**
+     * The vector-Jacobian product {@code upstream^T d target / d source} for each source, PyTorch's
+     * {@code torch.autograd.grad(target, sources, grad_outputs=upstream)}: {@code target} may have
+     * any shape, and {@code upstream}, its cotangent, has the same shape and dtype (null: target is
+     * a scalar and its cotangent 1).
+     */
+    public List<Tensor> gradient(Tensor target, List<Tensor> sources, Tensor upstream) {
         if (closed) throw new IllegalStateException("gradient: this GradientTape is closed, and with it the data it recorded; take gradients inside its try block");
         Graph.Builder b = Graph.builder();
         Map<Tensor, Value> values = new IdentityHashMap<>();
@@ -81,6 +89,18 @@ public final class GradientTape implements AutoCloseable {
         }
         Value y = values.get(target);
         if (y == null) throw new IllegalArgumentException("gradient: the target was not computed while this tape was recording");
+        if (upstream == null && target.shape().rank() != 0)
+            throw new IllegalArgumentException("gradient: the target is " + target.shape() + ", not a scalar; pass its upstream gradient (of that shape) too");
+        if (upstream != null) {
+            if (!upstream.shape().equals(target.shape()) || upstream.dtype() != target.dtype())
+                throw new IllegalArgumentException("gradient: the upstream gradient is " + upstream.dtype() + upstream.shape() + " but the target is "
+                        + target.dtype() + target.shape() + "; they must match");
+            // d/dx sum(target * upstream) is upstream's vector-Jacobian product; upstream is a constant leaf, not a source.
+            Value u = leaf(b, values, leaves, upstream);
+            List<Integer> all = new ArrayList<>();
+            for (int i = 0; i < target.shape().rank(); i++) all.add(i);
+            y = all.isEmpty() ? b.mul(y, u) : b.sum(b.mul(y, u), all, false);
+        }
         List<Integer> wrt = new ArrayList<>();
         for (Tensor s : sources) wrt.add(leaves.indexOf(s));
         Graph grads = Autodiff.gradients(b.build(List.of(y)), wrt);
