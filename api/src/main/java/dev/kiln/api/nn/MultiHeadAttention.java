@@ -59,6 +59,62 @@ public final class MultiHeadAttention extends Module {
         return o.linear(outProjWeight.value(k), outProjBias.value(k), Composite.Activation.NONE).reshape(b, t, dim);
     }
 
+    /**
+     * Attention of {@code query} [batch, t, dim] over {@code key} and {@code value} [batch, s, dim]
+     * (cross-attention, or self-attention with all three the same), as PyTorch's
+     * {@code forward(query, key, value, key_padding_mask=mask, need_weights=False)}.
+     * {@code keyPaddingMask} [batch, s] is bool, true where a key is padding and must get no weight;
+     * null for none. A query whose every key is masked attends to all of them equally, where
+     * PyTorch gives NaN. With a mask the scores are computed op by op rather than by the fused
+     * attention op, which has no mask input.
+     */
+    public Tensor forward(Tensor query, Tensor key, Tensor value, Tensor keyPaddingMask) {
+        Shape qs = query.shape(), ks = key.shape();
+        if (qs.rank() != 3 || qs.dim(2) != dim || !ks.equals(value.shape()) || ks.rank() != 3 || ks.dim(2) != dim || ks.dim(0) != qs.dim(0)) {
+            throw new IllegalArgumentException(describe() + ": expected query [batch, t, " + dim + "] and key, value [batch, s, " + dim + "] but got "
+                    + qs + ", " + ks + ", " + value.shape());
+        }
+        int b = qs.dim(0), t = qs.dim(1), n = ks.dim(1);
+        if (keyPaddingMask != null && (!keyPaddingMask.shape().equals(Shape.of(b, n)) || keyPaddingMask.dtype() != dev.kiln.core.DType.BOOL)) {
+            throw new IllegalArgumentException(describe() + ": the key padding mask must be bool [" + b + ", " + n + "] but is "
+                    + keyPaddingMask.dtype() + keyPaddingMask.shape());
+        }
+        var k = query.kiln();
+        Tensor w = inProjWeight.value(k), bias = inProjBias.value(k);
+        Tensor q = heads(project(query, w, bias, 0), b, t), kk = heads(project(key, w, bias, 1), b, n), v = heads(project(value, w, bias, 2), b, n);
+        Tensor o;
+        if (keyPaddingMask == null) {
+            o = Tensor.apply1(new Composite.Attention(causal, 1 / Math.sqrt(headDim)), q, kk, v);
+        } else {
+            Tensor scores = q.matmul(kk.transpose()).mul(1 / Math.sqrt(headDim)); // [b*heads, t, n]
+            if (causal) scores = scores.add(causalBias(scores, t, n));
+            Tensor pad = keyPaddingMask.reshape(b, 1, 1, n).broadcastTo(b, heads, 1, n).reshape(b * heads, 1, n);
+            scores = pad.where(scores.scalarLike(MASKED).broadcastTo(b * heads, 1, n), scores.scalarLike(0).broadcastTo(b * heads, 1, n)).add(scores);
+            o = scores.softmax(2).matmul(v);
+        }
+        o = o.reshape(b, heads, t, headDim).permute(0, 2, 1, 3).reshape(b * t, dim);
+        return o.linear(outProjWeight.value(k), outProjBias.value(k), Composite.Activation.NONE).reshape(b, t, dim);
+    }
+
+    /** Self-attention with a key padding mask. */
+    public Tensor forward(Tensor x, Tensor keyPaddingMask) { return forward(x, x, x, keyPaddingMask); }
+
+    /** What a masked score becomes, as in the fused op: exp underflows to exactly 0, and no NaN can appear. */
+    private static final double MASKED = -1e9;
+
+    /** The third {@code part} (q, k or v) of the packed projection: {@code x W[part]^T + b[part]}, [b*len, dim]. */
+    private Tensor project(Tensor x, Tensor w, Tensor bias, int part) {
+        int rows = x.shape().dim(0) * x.shape().dim(1);
+        return x.reshape(rows, dim).linear(w.slice(0, part * dim, (part + 1) * dim), bias.slice(0, part * dim, (part + 1) * dim), Composite.Activation.NONE);
+    }
+
+    /** {@link #MASKED} above the diagonal (key after query), 0 elsewhere, broadcast over batch and heads. */
+    private static Tensor causalBias(Tensor like, int t, int n) {
+        float[] grid = new float[t * n];
+        for (int i = 0; i < t; i++) for (int j = 0; j < n; j++) grid[i * n + j] = j > i ? (float) MASKED : 0f;
+        return like.kiln().tensor(grid, 1, t, n).cast(like.dtype());
+    }
+
     /** [b*t, dim] to one [t, headDim] matrix per (batch, head): [b*heads, t, headDim]. */
     private Tensor heads(Tensor y, int b, int t) {
         return y.reshape(b, t, heads, headDim).permute(0, 2, 1, 3).reshape(b * heads, t, headDim);
