@@ -51,6 +51,9 @@ def optimizers():
         "rmsprop_full": lambda p: torch.optim.RMSprop(p, lr=LR, alpha=0.9, weight_decay=0.01, momentum=0.9, centered=True, foreach=False),
         "adagrad": lambda p: torch.optim.Adagrad(p, lr=LR * 10, foreach=False),
         "adagrad_decay": lambda p: torch.optim.Adagrad(p, lr=LR * 10, lr_decay=0.05, weight_decay=0.01, foreach=False),
+        # Parameter groups: the weight with its own rate and decoupled weight decay, the bias with the defaults.
+        "adamw_groups": lambda p: (lambda ps: torch.optim.AdamW([{"params": [ps[0]], "lr": LR / 10, "weight_decay": 0.1},
+                                                                 {"params": [ps[1]]}], lr=LR, weight_decay=0.0, foreach=False))(list(p)),
     }
 
 

@@ -58,6 +58,23 @@ public abstract class Module {
         for (int i = 0; i < c.size(); i++) c.get(i).collectBuffers(prefix + i + ".", out);
     }
 
+    /**
+     * Freezes every parameter of this module and its children (buffers are not parameters: batch
+     * norm's running statistics still follow the training mode), as Keras's
+     * {@code layer.trainable = False} and PyTorch's {@code requires_grad_(False)}: for transfer
+     * learning, freeze the backbone and train the head.
+     */
+    public Module freeze() {
+        parameters().forEach(p -> p.setTrainable(false));
+        return this;
+    }
+
+    /** Makes every parameter of this module and its children trainable again. */
+    public Module unfreeze() {
+        parameters().forEach(p -> p.setTrainable(true));
+        return this;
+    }
+
     /** Training mode (the default): dropout is active, batch norm uses and updates batch statistics. */
     public Module train() { setTraining(true); return this; }
 

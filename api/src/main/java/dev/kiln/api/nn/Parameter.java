@@ -123,6 +123,22 @@ public final class Parameter {
         return out;
     }
 
+    private volatile boolean trainable = true;
+
+    /** Whether optimizers update this parameter (PyTorch's {@code requires_grad}, Keras's {@code trainable}); true by default. */
+    public boolean isTrainable() { return trainable; }
+
+    /**
+     * Freezes ({@code false}) or unfreezes the parameter: a frozen one gets no gradient in a
+     * compiled step and no update, and its optimizer state stays as it was. The trainer recompiles
+     * its step when the set of trainable parameters changes, so this may be called between fits or
+     * from a callback.
+     */
+    public Parameter setTrainable(boolean trainable) {
+        this.trainable = trainable;
+        return this;
+    }
+
     /** The value if it has been materialised, else null. */
     public Tensor current() { return value; }
 

@@ -104,7 +104,15 @@ public abstract class Optimizer {
      */
     public abstract List<Tensor> update(Tensor param, Tensor grad, List<Tensor> state, Tensor lr, Tensor step);
 
-    /** One eager step: updates every parameter in place from {@code grads} (same order). */
+    /**
+     * {@link #update(Tensor, Tensor, List, Tensor, Tensor)} for parameter {@code p}: what trainers
+     * call, so that an optimizer may treat parameters differently ({@link ParameterGroups}).
+     */
+    public List<Tensor> update(Parameter p, Tensor param, Tensor grad, List<Tensor> state, Tensor lr, Tensor step) {
+        return update(param, grad, state, lr, step);
+    }
+
+    /** One eager step: updates every parameter in place from {@code grads} (same order); frozen ones are left as they are. */
     public void step(Kiln kiln, List<Parameter> params, List<Tensor> grads) {
         if (params.size() != grads.size()) throw new IllegalArgumentException(params.size() + " parameters but " + grads.size() + " gradients");
         Tensor lr = kiln.scalar(learningRateAt(steps)), t = kiln.scalar(steps + 1);
@@ -112,9 +120,10 @@ public abstract class Optimizer {
         List<Tensor> g = clipGradients(grads);
         for (int i = 0; i < params.size(); i++) {
             Parameter p = params.get(i);
+            if (!p.isTrainable()) continue;
             Tensor value = p.value(kiln);
             List<Tensor> s = state.computeIfAbsent(p, k -> zeros(kiln, value));
-            List<Tensor> out = update(value, g.get(i), s, lr, t);
+            List<Tensor> out = update(p, value, g.get(i), s, lr, t);
             p.assign(out.getFirst());
             s.forEach(Tensor::close);
             state.put(p, new ArrayList<>(out.subList(1, out.size())));

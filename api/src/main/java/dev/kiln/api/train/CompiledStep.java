@@ -159,8 +159,11 @@ final class CompiledStep implements AutoCloseable {
                 Integer p = paramOf.get(owner);
                 if (p != null) {
                     sources.add(new Param(p));
-                    wrt.add(i);
-                    paramInput.add(p);
+                    // A frozen parameter is read like a constant: no gradient, no update.
+                    if (params.get(p).isTrainable()) {
+                        wrt.add(i);
+                        paramInput.add(p);
+                    }
                 } else if (bufferOf.containsKey(owner)) sources.add(new ModuleBuffer(bufferOf.get(owner)));
                 else sources.add(new Constant(owner));
             }
@@ -274,7 +277,7 @@ final class CompiledStep implements AutoCloseable {
                 state.add(a.symbolic(kiln, upd, b.input(a.value(param).type())));
                 src.add(new State(updatedParams.get(k), s));
             }
-            List<Tensor> r = optimizer.update(param, gs.get(k), state, a.symbolic(kiln, upd, lr), stepT);
+            List<Tensor> r = optimizer.update(params.get(updatedParams.get(k)), param, gs.get(k), state, a.symbolic(kiln, upd, lr), stepT);
             if (unscaled != null) r = keepOnOverflow(unscaled.finite(), r, param, state);
             newParams.add(a.value(r.getFirst()));
             for (int s = 1; s < r.size(); s++) newStates.add(a.value(r.get(s)));

@@ -260,9 +260,28 @@ public final class Trainer implements AutoCloseable {
         return h;
     }
 
+    /** Which parameters the compiled training steps update; null before the first. */
+    private java.util.BitSet trainableCompiled;
+
+    /**
+     * A step compiled before parameters were frozen or unfrozen would keep training the old set:
+     * drop the compiled steps when the set changes, so the next batch compiles for the new one.
+     */
+    private void recompileIfFrozenChanged() {
+        List<Parameter> ps = model.parameters();
+        java.util.BitSet now = new java.util.BitSet(ps.size());
+        for (int i = 0; i < ps.size(); i++) if (ps.get(i).isTrainable()) now.set(i);
+        if (trainableCompiled != null && !trainableCompiled.equals(now)) {
+            trainSteps.values().forEach(CompiledStep::close);
+            trainSteps.clear();
+        }
+        trainableCompiled = now;
+    }
+
     /** One batch; with accumulation one micro-batch, the step applied after the last of a group or of the epoch ({@code batchesLeft} counts this one). */
     private void trainOn(Batch batch, int epoch, int batchesLeft) {
         checkNotClosed("fit");
+        recompileIfFrozenChanged();
         CompiledStep cs = trainSteps.computeIfAbsent(batch.size(), n -> compile(batch, true));
         checkLabels(batch, cs, "training batch", batchesDone + 1, epoch);
         double lr = optimizer.learningRateAt(step);

@@ -73,6 +73,17 @@ class OptimizerParityTest {
         trainer("adagrad_decay", new Adagrad(1e-1, 0.05, 0.01, 1e-10));
     }
 
+    /** PyTorch's param_groups: the weight at a tenth of the rate with decoupled weight decay 0.1, the bias with the defaults. */
+    @Test void parameterGroupsMatchPyTorch() {
+        eager("adamw_groups", () -> null);
+        trainer("adamw_groups", null);
+    }
+
+    /** {@code ParameterGroups} over the model's own parameters (they exist only once the model does). */
+    private static Optimizer groups(Linear model) {
+        return ParameterGroups.of(Adam.adamW(1e-2, 0)).group(java.util.List.of(model.weight()), Adam.adamW(1e-3, 0.1)).build();
+    }
+
     /** With SequentialLR(LinearLR warm-up, CosineAnnealingLR) in PyTorch: the rate changes every step, past the cosine's minimum too. */
     @Test void adamWWithWarmupAndCosineInTheTrainerMatchesPyTorch() {
         LrSchedule s = LrSchedule.linear(1e-2, 0.1, 1.0, 5).then(5, LrSchedule.cosine(1e-2, 10, 1e-3));
@@ -80,9 +91,9 @@ class OptimizerParityTest {
     }
 
     private void eager(String name, Supplier<Optimizer> make) {
-        Optimizer opt = make.get();
         try (Kiln kiln = open()) {
             Linear model = start(kiln);
+            Optimizer made = make.get(), opt = made != null ? made : groups(model);
             Tensor x = tensor(kiln, "x"), target = tensor(kiln, "target");
             List<Parameter> params = model.parameters();
             for (int k = 1; k <= STEPS; k++) {
@@ -103,6 +114,7 @@ class OptimizerParityTest {
         InMemoryDataset data = new InMemoryDataset(x, y, Shape.of(4), 3);
         try (Kiln kiln = open()) {
             Linear model = start(kiln);
+            if (opt == null) opt = groups(model);
             try (Trainer t = Trainer.builder(kiln, model).optimizer(opt).batchSize(y.length).build()) {
                 for (int k = 1; k <= STEPS; k++) {
                     t.fit(data, k); // one more epoch: one more full-batch step
