@@ -1,7 +1,6 @@
 package dev.kiln.api.data;
 
 import dev.kiln.api.dist.ProcessGroup;
-import dev.kiln.core.Shape;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import java.util.Objects;
@@ -123,10 +122,8 @@ public final class DataLoader implements Iterable<Batch> {
     private final class BatchIterator implements Iterator<Batch> {
         private final int[] order;
         private final int end;
-        private final int exampleSize = dataset.exampleSize();
-        private final int[] exampleDims = dataset.exampleShape().dims();
-        private float[] featureBuf;
-        private int[] labelBuf;
+        private final BatchFiller filler = new BatchFiller(dataset);
+        private Batch buffers;
         private int pos;
 
         BatchIterator(int[] order) {
@@ -139,25 +136,15 @@ public final class DataLoader implements Iterable<Batch> {
         @Override public Batch next() {
             if (!hasNext()) throw new NoSuchElementException("epoch finished");
             int n = Math.min(batchSize, end - pos);
-            float[] f = featureBuf;
-            int[] l = labelBuf;
-            if (f == null || !reuseBuffers) {
+            Batch buf = buffers;
+            if (buf == null || !reuseBuffers) {
                 // Reused buffers are sized for a full batch so the short last batch fits too.
-                int cap = reuseBuffers ? batchSize : n;
-                f = new float[Math.multiplyExact(cap, exampleSize)];
-                l = new int[cap];
-                if (reuseBuffers) { featureBuf = f; labelBuf = l; }
+                buf = filler.allocate(reuseBuffers ? batchSize : n);
+                if (reuseBuffers) buffers = buf;
             }
-            for (int i = 0; i < n; i++) {
-                int idx = order[pos + i];
-                dataset.features(idx, f, i * exampleSize);
-                l[i] = dataset.label(idx);
-            }
+            Batch b = filler.fill(buf, order, pos, n);
             pos += n;
-            int[] dims = new int[exampleDims.length + 1];
-            dims[0] = n;
-            System.arraycopy(exampleDims, 0, dims, 1, exampleDims.length);
-            return new Batch(f, l, n, Shape.of(dims));
+            return b;
         }
     }
 

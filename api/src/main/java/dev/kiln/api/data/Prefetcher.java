@@ -28,29 +28,19 @@ public final class Prefetcher implements Iterator<Batch>, AutoCloseable {
      */
     public Prefetcher(DataLoader loader, int epoch, int depth) {
         if (depth < 1) throw new IllegalArgumentException("prefetch depth must be >= 1, got " + depth);
-        Dataset ds = loader.dataset();
-        int b = loader.batchSize(), exampleSize = ds.exampleSize();
+        BatchFiller filler = new BatchFiller(loader.dataset());
+        int b = loader.batchSize();
         ready = new ArrayBlockingQueue<>(depth + 3);
         free = new ArrayBlockingQueue<>(depth + 2);
-        for (int i = 0; i < depth + 2; i++) free.add(new Batch(new float[Math.multiplyExact(b, exampleSize)], new int[b], 0, Shape.of(0)));
+        for (int i = 0; i < depth + 2; i++) free.add(filler.allocate(b));
         int[] order = loader.order(epoch);
         int end = loader.examplesPerEpoch();
-        int[] exampleDims = ds.exampleShape().dims();
         producer = Thread.ofPlatform().daemon().name("kiln-prefetch").start(() -> {
             int batch = 0;
             try {
                 for (int pos = 0; pos < end; pos += b, batch++) {
                     int n = Math.min(b, end - pos);
-                    Batch buf = free.take();
-                    for (int i = 0; i < n; i++) {
-                        int idx = order[pos + i];
-                        ds.features(idx, buf.features(), i * exampleSize);
-                        buf.labels()[i] = ds.label(idx);
-                    }
-                    int[] dims = new int[exampleDims.length + 1];
-                    dims[0] = n;
-                    System.arraycopy(exampleDims, 0, dims, 1, exampleDims.length);
-                    ready.put(new Batch(buf.features(), buf.labels(), n, Shape.of(dims)));
+                    ready.put(filler.fill(free.take(), order, pos, n));
                 }
             } catch (InterruptedException e) {
                 // close(): the consumer has gone
