@@ -13,8 +13,17 @@ public interface Callback {
 
     default void onEpochBegin(int epoch, int epochs, int steps) {}
 
-    /** After each step, with running means over the epoch so far. */
+    /**
+     * After each step, with running means over the epoch so far ({@code meanAccuracy} is NaN
+     * when the targets are not one class label per example).
+     */
     default void onBatchEnd(int step, int steps, double meanLoss, double meanAccuracy, long samples, double seconds) {}
+
+    /**
+     * After each training batch, before {@link #onBatchEnd}, with that batch's own loss, output
+     * and targets. Costs nothing extra: the step brings its loss and output to the host anyway.
+     */
+    default void onTrainBatchEnd(BatchLogs logs) {}
 
     default void onEpochEnd(EpochLogs logs) {}
 

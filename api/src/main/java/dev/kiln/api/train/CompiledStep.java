@@ -30,7 +30,8 @@ import java.util.Map;
 /**
  * A whole training step — forward, loss, backward, optimizer update — traced once into one graph
  * and compiled once; each {@link #run} is one call into the plugin. With {@code train == false}
- * it is the forward pass and loss only, for evaluation. With a {@link LossScaler} the step
+ * it is the forward pass and loss only, for evaluation; with no loss either, the forward pass
+ * alone, for prediction (the targets input is then left out). With a {@link LossScaler} the step
  * differentiates the scaled loss and applies the update only when every gradient is finite.
  */
 final class CompiledStep implements AutoCloseable {
@@ -90,9 +91,15 @@ final class CompiledStep implements AutoCloseable {
     private final Executable executable;
     private final TensorType xType, yType;
     private final int logitsSize;
+    private final dev.kiln.core.Shape outputShape;
+    /** No loss and no targets: the forward pass only ({@link Trainer#predict}). */
+    private final boolean predictOnly;
     private final LossScaler scaler;
 
-    /** {@code scaler} is null for evaluation and for training without loss scaling. */
+    /**
+     * {@code scaler} is null for evaluation and for training without loss scaling; {@code loss}
+     * and {@code yType} are null for prediction.
+     */
     CompiledStep(Kiln kiln, Module model, Loss loss, Optimizer optimizer, LossScaler scaler, TensorType xType, TensorType yType, boolean train, Split split) {
         this.kiln = kiln;
         this.split = train ? split : null;
@@ -100,6 +107,8 @@ final class CompiledStep implements AutoCloseable {
         this.scaler = train ? scaler : null;
         this.xType = xType;
         this.yType = yType;
+        this.predictOnly = loss == null;
+        if (predictOnly && train) throw new IllegalArgumentException("a training step needs a loss");
         this.params = model.parameters();
         Internal.Access a = Internal.access();
         Map<Tensor, Integer> paramOf = new IdentityHashMap<>();
@@ -108,21 +117,25 @@ final class CompiledStep implements AutoCloseable {
         for (Parameter p : model.namedBuffers().values()) bufferOf.put(p.value(kiln), p);
 
         Tracer tr = new Tracer();
-        Value xv = tr.builder().input(xType), yv = tr.builder().input(yType);
+        Value xv = tr.builder().input(xType), yv = predictOnly ? null : tr.builder().input(yType);
         boolean wasTraining = model.isTraining();
         if (train) model.train(); else model.eval();
         Tensor out, l;
         try {
             out = model.forward(a.symbolic(kiln, tr, xv));
-            l = loss.compute(out, a.symbolic(kiln, tr, yv));
+            l = predictOnly ? null : loss.compute(out, a.symbolic(kiln, tr, yv));
         } finally {
             if (wasTraining) model.train(); else model.eval();
         }
-        if (!l.isSymbolic() || l.shape().rank() != 0) throw new IllegalArgumentException("the loss must be a scalar computed from the model output, got " + l.shape());
+        if (!predictOnly && (!l.isSymbolic() || l.shape().rank() != 0)) {
+            throw new IllegalArgumentException("the loss must be a scalar computed from the model output, got " + l.shape()
+                    + " from output " + out.shape() + " and targets " + yType);
+        }
         logitsSize = Math.toIntExact(out.shape().size());
+        outputShape = out.shape();
         // Buffer updates (running statistics) are extra forward outputs, so they survive lowering and autodiff.
         List<StateUpdates.Update> updates = StateUpdates.take(tr);
-        List<Value> forwardOuts = new ArrayList<>(List.of(a.value(l), a.value(out)));
+        List<Value> forwardOuts = new ArrayList<>(predictOnly ? List.of(a.value(out)) : List.of(a.value(l), a.value(out)));
         // Autodiff differentiates the first output: with loss scaling that is loss * scale, and the loss itself comes next.
         // A split step also multiplies by this batch's share of the step, 1 / (micro-batches x ranks), so that summing
         // the buckets over micro-batches and ranks gives the mean gradient with no pass over them to divide.
@@ -136,7 +149,7 @@ final class CompiledStep implements AutoCloseable {
             shareIn = tr.builder().input(F32_SCALAR);
             objective = objective.mul(a.symbolic(kiln, tr, shareIn));
         }
-        if (objective != l) forwardOuts.addFirst(a.value(objective));
+        if (objective != l) forwardOuts.addFirst(a.value(objective)); // only in training, where there is a loss
         int first = objective == l ? 0 : 1;
         for (StateUpdates.Update u : updates) forwardOuts.add(u.value());
         bufferTargets = updates.stream().map(StateUpdates.Update::target).toList();
@@ -363,10 +376,20 @@ final class CompiledStep implements AutoCloseable {
         throw new IllegalStateException("graph input " + in + " has no source");
     }
 
-    /** The width of the model's output per example: the number of classes labels index. */
-    int classes() { return logitsSize / xType.shape().dim(0); }
+    /**
+     * The number of classes integer targets index: the model's outputs per target value (per
+     * example for one label each; per position for a sequence of labels), 0 when the outputs do
+     * not divide evenly among the targets (the loss then reads the targets some other way).
+     */
+    int classes() {
+        long targets = yType.shape().size();
+        return targets == 0 || logitsSize % targets != 0 ? 0 : (int) (logitsSize / targets);
+    }
 
-    /** Loss and model output of one step; in training mode the parameters and {@code state} are updated. */
+    /** Shape of the model's output for this step's batch, batch dimension first. */
+    dev.kiln.core.Shape outputShape() { return outputShape; }
+
+    /** Loss (NaN for prediction) and model output of one step; in training mode the parameters and {@code state} are updated. */
     record Result(float loss, float[] output) {}
 
     /**
@@ -376,7 +399,7 @@ final class CompiledStep implements AutoCloseable {
      * hold keep their identity and see the new values, as in PyTorch. A split step runs through
      * {@link #gradients} and {@link #applyGradients} instead.
      */
-    Result run(float[] x, int[] y, double lr, long step, Map<Parameter, Buffer[]> state) {
+    Result run(float[] x, MemorySegment y, double lr, long step, Map<Parameter, Buffer[]> state) {
         if (split != null) throw new IllegalStateException("a split step runs as gradients() then applyGradients()");
         return entered(() -> fused(x, y, lr, step, state));
     }
@@ -386,10 +409,10 @@ final class CompiledStep implements AutoCloseable {
      * {@code share} (its part of the step: 1 / (micro-batches x ranks)), written into the buckets
      * ({@code fresh}) or added to what they hold (accumulation; no collective runs).
      */
-    Result gradients(float[] x, int[] y, boolean fresh, double share) {
+    Result gradients(float[] x, MemorySegment y, boolean fresh, double share) {
         return entered(() -> {
             Accelerator acc = Internal.access().compiler(kiln).accelerator();
-            if (loss == null) allocateFixed(acc);
+            if (logits == null) allocateFixed(acc);
             boolean add = !fresh && executableAcc != null;
             if (add && fixedAcc == null) fixedAcc = allocate(acc, sourcesAcc);
             List<Buffer> inputs = inputs(acc, add ? sourcesAcc : sources, add ? fixedAcc : fixed, x, y, 0, 0, (float) share, null);
@@ -446,12 +469,12 @@ final class CompiledStep implements AutoCloseable {
         return l.buffer();
     }
 
-    private Result fused(float[] x, int[] y, double lr, long step, Map<Parameter, Buffer[]> state) {
+    private Result fused(float[] x, MemorySegment y, double lr, long step, Map<Parameter, Buffer[]> state) {
         Accelerator acc = Internal.access().compiler(kiln).accelerator();
-        if (loss == null) allocateFixed(acc);
+        if (logits == null) allocateFixed(acc);
         List<Buffer> inputs = inputs(acc, sources, fixed, x, y, lr, step, 1, state);
         List<Buffer> outs = new ArrayList<>(2 + updatedParams.size() * (1 + stateSize) + bufferTargets.size());
-        outs.add(loss);
+        if (!predictOnly) outs.add(loss);
         outs.add(logits);
         if (train) {
             for (int k : updatedParams) outs.add(pinned(params.get(k).value(kiln)));
@@ -465,15 +488,15 @@ final class CompiledStep implements AutoCloseable {
 
     private Result download() {
         Internal.Access a = Internal.access();
-        float[] lossHost = new float[1];
+        float[] lossHost = {Float.NaN};
         float[] outHost = new float[logitsSize];
-        a.download(kiln, loss, MemorySegment.ofArray(lossHost));
+        if (!predictOnly) a.download(kiln, loss, MemorySegment.ofArray(lossHost));
         a.download(kiln, logits, MemorySegment.ofArray(outHost));
         return new Result(lossHost[0], outHost);
     }
 
     /** The buffers of one executable's inputs, in graph order; refilled ones are copied into {@code fixed}. */
-    private List<Buffer> inputs(Accelerator acc, List<Source> src, Buffer[] fixedBuffers, float[] x, int[] y, double lr, long step,
+    private List<Buffer> inputs(Accelerator acc, List<Source> src, Buffer[] fixedBuffers, float[] x, MemorySegment y, double lr, long step,
                                 float share, Map<Parameter, Buffer[]> state) {
         Internal.Access a = Internal.access();
         List<Buffer> inputs = new ArrayList<>(src.size());
@@ -481,7 +504,7 @@ final class CompiledStep implements AutoCloseable {
             Buffer fixedBuffer = fixedBuffers[i];
             Buffer b = switch (src.get(i)) {
                 case Batch bt when bt.which() == 0 -> fill(acc, fixedBuffer, MemorySegment.ofArray(x));
-                case Batch bt -> fill(acc, fixedBuffer, MemorySegment.ofArray(y));
+                case Batch bt -> fill(acc, fixedBuffer, y);
                 case Param p -> pinned(params.get(p.index()).value(kiln));
                 case State st -> state.computeIfAbsent(params.get(st.param()), k -> zeros(k))[st.slot()];
                 case Constant c -> pinned(c.tensor());
@@ -509,8 +532,8 @@ final class CompiledStep implements AutoCloseable {
     /** The buffers refilled every step (batch, seeds, scalars), the loss and output buffers, and the buckets. */
     private void allocateFixed(Accelerator acc) {
         System.arraycopy(allocate(acc, sources), 0, fixed, 0, fixed.length);
-        logits = acc.allocate(executableOutputs.get(1));
-        loss = acc.allocate(executableOutputs.get(0));
+        logits = acc.allocate(executableOutputs.get(predictOnly ? 0 : 1));
+        if (!predictOnly) loss = acc.allocate(executableOutputs.get(0));
         if (buckets != null) bucketBuffers = split.shared().get(acc, buckets);
     }
 

@@ -4,7 +4,8 @@ import java.io.PrintStream;
 
 /**
  * A console progress bar: epoch, step, loss, accuracy, samples/s and ETA, redrawn in place a few
- * times a second, and one summary line per epoch.
+ * times a second, and one summary line per epoch with the {@link EpochLogs#metrics}. Accuracy is
+ * left out where it is not measured (targets other than one class label per example).
  */
 public final class ProgressBar implements Callback {
     /** Reports only: in a process group, rank 0 alone prints or writes. */
@@ -43,16 +44,20 @@ public final class ProgressBar implements Callback {
         double eta = seconds / step * (steps - step);
         // The learning rate shows because a schedule changes it every step.
         String lr = trainer == null ? "" : String.format(" lr %.2e", trainer.optimizer().learningRate());
-        out.printf("\repoch %d/%d %5d/%-5d [%s%s] loss %.4f acc %.4f%s %,.0f samples/s ETA %s   ", epoch, epochs, step, steps,
-                "=".repeat(done), " ".repeat(width - done), loss, acc, lr, rate, time(eta));
+        out.printf("\repoch %d/%d %5d/%-5d [%s%s] loss %.4f%s%s %,.0f samples/s ETA %s   ", epoch, epochs, step, steps,
+                "=".repeat(done), " ".repeat(width - done), loss, Double.isNaN(acc) ? "" : String.format(" acc %.4f", acc), lr, rate, time(eta));
         out.flush();
     }
 
     @Override public void onEpochEnd(EpochLogs l) {
         if (redraw) out.print("\r" + " ".repeat(100) + "\r");
-        out.printf("epoch %d/%d  loss %.4f  acc %.4f%s  %.1fs  %,.0f samples/s%n", l.epoch(), l.epochs(), l.loss(), l.accuracy(),
-                l.hasValidation() ? String.format("  val_loss %.4f  val_acc %.4f", l.validationLoss(), l.validationAccuracy()) : "",
-                l.seconds(), l.samplesPerSecond());
+        StringBuilder metrics = new StringBuilder();
+        l.metrics().forEach((k, v) -> metrics.append(String.format("  %s %.4f", k, v)));
+        out.printf("epoch %d/%d  loss %.4f%s%s%s  %.1fs  %,.0f samples/s%n", l.epoch(), l.epochs(), l.loss(),
+                Double.isNaN(l.accuracy()) ? "" : String.format("  acc %.4f", l.accuracy()),
+                !l.hasValidation() ? "" : String.format("  val_loss %.4f", l.validationLoss())
+                        + (Double.isNaN(l.validationAccuracy()) ? "" : String.format("  val_acc %.4f", l.validationAccuracy())),
+                metrics, l.seconds(), l.samplesPerSecond());
     }
 
     private static String time(double s) {

@@ -16,22 +16,37 @@ import dev.kiln.spi.ir.TensorType;
 import dev.kiln.api.internal.Internal;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import dev.kiln.api.Tensor;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Trains a classifier the way Keras' {@code fit} does. The whole step (forward, loss, backward,
- * optimizer) is traced and compiled once per batch shape and then reused every iteration.
+ * Trains a model on any supervised task the way Keras' {@code fit} does. The whole step
+ * (forward, loss, backward, optimizer) is traced and compiled once per batch shape and then
+ * reused every iteration.
  *
  * <pre>{@code
  * Trainer t = Trainer.builder(kiln, model).loss(Loss.softmaxCrossEntropy()).optimizer(new Adam(1e-3)).batchSize(32).build();
  * History h = t.fit(FashionMnist.train(), 5);
  * Evaluation e = t.evaluate(FashionMnist.test());
+ *
+ * // regression: float targets [1], a loss over (output, target), metrics by name
+ * Trainer r = Trainer.builder(kiln, net).loss(Loss.mse()).metrics(Metric.rootMeanSquaredError()).optimizer(new Adam(1e-3)).build();
+ * r.fit(ArrayDataset.of(x, y), 100);
+ * double rmse = r.evaluate(test).metric("rmse");
+ * Tensor predictions = r.predict(test);
  * }</pre>
+ *
+ * <p><b>Targets.</b> The loss gets the model's output and the batch's targets as the dataset
+ * describes them ({@link Dataset#targetType()}, {@link Dataset#targetShape()}): {@code [n]} ints
+ * for class labels (the default), {@code [n, ...]} floats for regression or multi-label, {@code [n, s]}
+ * ints for a label per position. Accuracy, top-k and the confusion matrix are measured for one
+ * class label per example only; any other measurement is a {@link Metric} ({@link Builder#metrics}).
  *
  * <p>A run can be saved with {@link #save} at any step and continued with {@link #restore}: the
  * parameters, optimizer state, step counter, position in the epoch, learning-rate schedule and the
@@ -65,9 +80,13 @@ public final class Trainer implements AutoCloseable {
     private final long seed;
     private final double validationSplit;
     private final int topK;
+    private final boolean shuffle;
+    private final List<Metric> metrics;
     private final List<Callback> callbacks;
-    private final Map<Integer, CompiledStep> trainSteps = new HashMap<>();
-    private final Map<Integer, CompiledStep> evalSteps = new HashMap<>();
+    /** Compiled steps by the batch's feature and target types: a trainer may see sets of several target types. */
+    private final Map<StepKey, CompiledStep> trainSteps = new HashMap<>();
+    private final Map<StepKey, CompiledStep> evalSteps = new HashMap<>();
+    private final Map<Shape, CompiledStep> predictSteps = new HashMap<>();
     final Map<Parameter, Buffer[]> optimizerState = new IdentityHashMap<>();
     /** Null without loss scaling. */
     final LossScaler scaler;
@@ -77,6 +96,11 @@ public final class Trainer implements AutoCloseable {
     int batchesDone;
     double epochLossSum;
     long epochCorrect, epochSeen;
+    /**
+     * The running sums of {@link #metrics} over the epoch's training batches. Not in a
+     * checkpoint: after a restore in mid-epoch they cover the batches trained since.
+     */
+    private double[][] epochMetricSums;
     private volatile boolean stopRequested;
     /** The thread running fit/evaluate/save/restore, {@link #CLOSING} once closed, else null. */
     private final AtomicReference<Object> runner = new AtomicReference<>();
@@ -103,6 +127,9 @@ public final class Trainer implements AutoCloseable {
         this.seed = b.seed;
         this.validationSplit = b.validationSplit;
         this.topK = b.topK;
+        this.shuffle = b.shuffle;
+        this.metrics = List.copyOf(b.metrics);
+        this.epochMetricSums = newSums(metrics);
         this.callbacks = List.copyOf(b.callbacks);
         this.dist = DataParallel.of(kiln);
         this.accumulation = b.accumulation;
@@ -188,7 +215,8 @@ public final class Trainer implements AutoCloseable {
     private History fitGuarded(Dataset train, Dataset validation, int epochs) {
         if (epochs <= 0) throw new IllegalArgumentException("epochs must be positive, got " + epochs);
         if (train.size() == 0) throw new IllegalArgumentException("the training set is empty");
-        DataLoader.Builder lb = DataLoader.builder(train, batchSize).shuffle(true).seed(seed);
+        DataLoader.Builder lb = DataLoader.builder(train, batchSize).shuffle(shuffle).seed(seed);
+        boolean classification = isClassification(train);
         if (dist != null) {
             if (train.size() < dist.worldSize()) {
                 throw new IllegalArgumentException("fit: " + train.size() + " training examples cannot be shared by " + dist.worldSize() + " ranks");
@@ -217,6 +245,7 @@ public final class Trainer implements AutoCloseable {
                 epochLossSum = 0;
                 epochCorrect = epochSeen = 0;
             }
+            epochMetricSums = newSums(metrics);
             // Batches are prepared on a background thread while the accelerator runs the step.
             try (Prefetcher prefetch = new Prefetcher(loader, epoch - 1, 2)) {
                 int index = 0;
@@ -226,10 +255,12 @@ public final class Trainer implements AutoCloseable {
                         skip--;
                         continue;
                     }
-                    trainOn(batch, epoch, steps - index + 1);
+                    BatchLogs bl = trainOn(batch, epoch, steps, steps - index + 1, classification);
                     double secs = (System.nanoTime() - start) / 1e9;
+                    double meanAccuracy = classification ? (double) epochCorrect / epochSeen : Double.NaN;
                     for (Callback c : callbacks) {
-                        c.onBatchEnd(batchesDone, steps, epochLossSum / epochSeen, (double) epochCorrect / epochSeen, epochSeen, secs);
+                        c.onTrainBatchEnd(bl);
+                        c.onBatchEnd(batchesDone, steps, epochLossSum / epochSeen, meanAccuracy, epochSeen, secs);
                     }
                 }
             }
@@ -237,21 +268,26 @@ public final class Trainer implements AutoCloseable {
             epochsDone = epoch;
             batchesDone = 0;
             double lossSum = epochLossSum, correct = epochCorrect, seen = epochSeen;
+            double[][] metricSums = epochMetricSums;
             if (dist != null) {
                 // Every rank gets the same sums, so callbacks (early stopping, plateaus) decide the same on every rank.
-                double[] all = dist.sum(new double[] {epochLossSum, epochCorrect, epochSeen, stopRequested ? 1 : 0}, "epoch " + epoch + " metrics");
+                double[] all = dist.sum(withSums(new double[] {epochLossSum, epochCorrect, epochSeen, stopRequested ? 1 : 0}, metricSums),
+                        "epoch " + epoch + " metrics");
                 lossSum = all[0];
                 correct = all[1];
                 seen = all[2];
                 stopRequested = all[3] > 0;
+                metricSums = unpackSums(metrics, all, 4);
             }
+            Map<String, Double> values = new LinkedHashMap<>(values(metricSums, ""));
             double vl = Double.NaN, va = Double.NaN;
             if (validation != null) {
                 Evaluation e = evaluate(validation);
                 vl = e.loss();
                 va = e.accuracy();
+                e.metrics().forEach((k, v) -> values.put("val_" + k, v));
             }
-            EpochLogs l = new EpochLogs(epoch, epochs, lossSum / seen, correct / seen, secs, seen / secs, vl, va);
+            EpochLogs l = new EpochLogs(epoch, epochs, lossSum / seen, classification ? correct / seen : Double.NaN, secs, seen / secs, vl, va, values);
             logs.add(l);
             for (Callback c : callbacks) c.onEpochEnd(l);
         }
@@ -279,10 +315,15 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** One batch; with accumulation one micro-batch, the step applied after the last of a group or of the epoch ({@code batchesLeft} counts this one). */
-    private void trainOn(Batch batch, int epoch, int batchesLeft) {
+    private BatchLogs trainOn(Batch batch, int epoch, int steps, int batchesLeft, boolean classification) {
         checkNotClosed("fit");
         recompileIfFrozenChanged();
-        CompiledStep cs = trainSteps.computeIfAbsent(batch.size(), n -> compile(batch, true));
+        CompiledStep cs = trainSteps.get(StepKey.of(batch));
+        if (cs == null) {
+            cs = compile(batch, true);
+            trainSteps.put(StepKey.of(batch), cs);
+            checkMetrics(metrics, cs, batch);
+        }
         checkLabels(batch, cs, "training batch", batchesDone + 1, epoch);
         double lr = optimizer.learningRateAt(step);
         // The step takes the rate as a float32 scalar: a rate that is not a finite, non-negative float would train to NaN.
@@ -294,12 +335,12 @@ public final class Trainer implements AutoCloseable {
         ev.begin();
         CompiledStep.Result r;
         if (!cs.isSplit()) {
-            r = cs.run(batch.features(), batch.labels(), lr, step + 1, optimizerState);
+            r = cs.run(batch.features(), targets(batch), lr, step + 1, optimizerState);
             step++;
         } else {
             // Only the last micro-batch of a step all-reduces, as inside PyTorch's no_sync().
             if (micro == 0) group = Math.min(accumulation, batchesLeft);
-            r = cs.gradients(batch.features(), batch.labels(), micro == 0, 1.0 / ((double) group * worldSize()));
+            r = cs.gradients(batch.features(), targets(batch), micro == 0, 1.0 / ((double) group * worldSize()));
             micro++;
             if (micro == group) {
                 cs.applyGradients(lr, step + 1, optimizerState);
@@ -317,27 +358,106 @@ public final class Trainer implements AutoCloseable {
             ev.commit();
         }
         epochLossSum += (double) r.loss() * batch.size();
-        epochCorrect += Metrics.correct(r.output(), batch.labels(), batch.size());
+        if (classification) epochCorrect += Metrics.correct(r.output(), batch.labels(), batch.size());
         epochSeen += batch.size();
+        for (int m = 0; m < metrics.size(); m++) metrics.get(m).update(r.output(), cs.outputShape(), batch, epochMetricSums[m]);
+        return new BatchLogs(epoch, batchesDone, steps, step, r.loss(), epochLossSum / epochSeen, lr, r.output(), cs.outputShape(), batch);
+    }
+
+    /** The batch's targets as the step's second input: its labels or its float targets. */
+    private static java.lang.foreign.MemorySegment targets(Batch batch) {
+        return batch.labels() != null ? java.lang.foreign.MemorySegment.ofArray(batch.labels()) : java.lang.foreign.MemorySegment.ofArray(batch.targets());
+    }
+
+    /** Refuses null metrics and two of one name: their values are reported by name. */
+    private static List<Metric> checkedMetrics(List<Metric> ms) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (Metric m : ms) {
+            java.util.Objects.requireNonNull(m, "metric");
+            if (!names.add(java.util.Objects.requireNonNull(m.name(), "metric name"))) {
+                throw new IllegalArgumentException("two metrics are named '" + m.name() + "'; their values are reported by name, so give each its own");
+            }
+        }
+        return List.copyOf(ms);
+    }
+
+    /** One class label per example: the targets accuracy, top-k and the confusion matrix are measured on. */
+    private static boolean isClassification(Dataset data) {
+        return data.targetType() == DType.I32 && data.targetShape().rank() == 0;
+    }
+
+    /** What a compiled step is specialised to: the batch's feature shape and its targets' type and shape. */
+    private record StepKey(Shape features, TensorType targets) {
+        static StepKey of(Batch b) { return new StepKey(b.featureShape(), new TensorType(b.targetType(), b.targetShape())); }
+    }
+
+    private static double[][] newSums(List<Metric> ms) {
+        double[][] sums = new double[ms.size()][];
+        for (int m = 0; m < sums.length; m++) sums[m] = new double[ms.get(m).stateSize()];
+        return sums;
+    }
+
+    /** {@code head} followed by every metric's sums, to be summed over the ranks in one collective. */
+    private static double[] withSums(double[] head, double[][] sums) {
+        int n = head.length;
+        for (double[] s : sums) n = Math.addExact(n, s.length);
+        double[] v = java.util.Arrays.copyOf(head, n);
+        int at = head.length;
+        for (double[] s : sums) {
+            System.arraycopy(s, 0, v, at, s.length);
+            at += s.length;
+        }
+        return v;
+    }
+
+    /** The sums of {@code ms} from {@code all}, from position {@code at}, in the layout of {@link #withSums}. */
+    private static double[][] unpackSums(List<Metric> ms, double[] all, int at) {
+        double[][] sums = newSums(ms);
+        for (double[] s : sums) {
+            System.arraycopy(all, at, s, 0, s.length);
+            at += s.length;
+        }
+        return sums;
+    }
+
+    private Map<String, Double> values(double[][] sums, String prefix) {
+        return values(metrics, sums, prefix);
+    }
+
+    private static Map<String, Double> values(List<Metric> ms, double[][] sums, String prefix) {
+        Map<String, Double> v = new LinkedHashMap<>();
+        for (int m = 0; m < ms.size(); m++) v.put(prefix + ms.get(m).name(), ms.get(m).compute(sums[m]));
+        return v;
+    }
+
+    /** Each metric's own check of the output and targets, once per compiled step (a new batch shape). */
+    private static void checkMetrics(List<Metric> ms, CompiledStep cs, Batch batch) {
+        for (Metric m : ms) m.check(cs.outputShape(), batch);
     }
 
     /**
-     * Mean loss, accuracy, top-k accuracy ({@link Builder#topK}) and the confusion matrix over
-     * {@code data}, with the model in evaluation mode.
+     * Mean loss and the {@link Builder#metrics} over {@code data}, with the model in evaluation
+     * mode; for one class label per example also accuracy, top-k accuracy ({@link Builder#topK})
+     * and the confusion matrix. In a process group each rank evaluates its share and every rank
+     * gets the whole set's figures.
      */
-    public Evaluation evaluate(Dataset data) {
+    public Evaluation evaluate(Dataset data) { return evaluate(data, metrics.toArray(Metric[]::new)); }
+
+    /** {@link #evaluate(Dataset)} measuring {@code metrics} instead of the builder's. */
+    public Evaluation evaluate(Dataset data, Metric... metrics) {
+        List<Metric> ms = checkedMetrics(List.of(metrics));
         begin("evaluate");
         try {
-            return evaluateGuarded(data);
+            return evaluateGuarded(data, ms);
         } finally {
             end();
         }
     }
 
-    private Evaluation evaluateGuarded(Dataset data) {
+    private Evaluation evaluateGuarded(Dataset data, List<Metric> ms) {
         EvaluateEvent ev = new EvaluateEvent();
         ev.begin();
-        Evaluation e = evaluateAll(data);
+        Evaluation e = evaluateAll(data, ms);
         if (ev.shouldCommit()) {
             ev.samples = e.samples();
             ev.loss = e.loss();
@@ -347,7 +467,7 @@ public final class Trainer implements AutoCloseable {
         return e;
     }
 
-    private Evaluation evaluateAll(Dataset data) {
+    private Evaluation evaluateAll(Dataset data, List<Metric> ms) {
         Dataset mine = data;
         if (dist != null) {
             if (data.size() < dist.worldSize()) {
@@ -358,6 +478,7 @@ public final class Trainer implements AutoCloseable {
             for (int i = 0; i < idx.length; i++) idx[i] = dist.rank() + i * dist.worldSize();
             mine = data.subset(idx);
         }
+        boolean classification = isClassification(data);
         DataLoader loader = DataLoader.builder(mine, batchSize).shuffle(false).build();
         double lossSum = 0;
         long correct = 0, topCorrect = 0;
@@ -365,21 +486,34 @@ public final class Trainer implements AutoCloseable {
         ConfusionMatrix confusion = null;
         int classes = 0;
         int batchIndex = 0;
+        double[][] sums = newSums(ms);
+        Shape checkedFor = null;
         for (Batch batch : loader) {
             checkNotClosed("evaluate");
-            CompiledStep cs = evalSteps.computeIfAbsent(batch.size(), n -> compile(batch, false));
+            CompiledStep cs = evalSteps.computeIfAbsent(StepKey.of(batch), k -> compile(batch, false));
+            if (!cs.outputShape().equals(checkedFor)) {
+                checkMetrics(ms, cs, batch);
+                checkedFor = cs.outputShape();
+            }
             checkLabels(batch, cs, "evaluation batch", ++batchIndex, 0);
-            CompiledStep.Result r = cs.run(batch.features(), batch.labels(), 0, 0, optimizerState);
+            CompiledStep.Result r = cs.run(batch.features(), targets(batch), 0, 0, optimizerState);
             lossSum += (double) r.loss() * batch.size();
+            for (int m = 0; m < ms.size(); m++) ms.get(m).update(r.output(), cs.outputShape(), batch, sums[m]);
+            seen += batch.size();
+            if (!classification) continue;
             correct += Metrics.correct(r.output(), batch.labels(), batch.size());
             classes = r.output().length / batch.size();
             Metrics.requireOutputPerClass(classes, data);
             if (confusion == null) confusion = new ConfusionMatrix(Math.max(classes, data.numClasses()));
             Metrics.confusion(confusion, r.output(), batch.labels(), batch.size());
             topCorrect += Metrics.topKCorrect(r.output(), batch.labels(), batch.size(), topK);
-            seen += batch.size();
         }
-        if (dist != null) {
+        if (dist != null && !classification) {
+            double[] all = dist.sum(withSums(new double[] {lossSum, seen}, sums), "evaluation metrics");
+            lossSum = all[0];
+            seen = (int) all[1];
+            sums = unpackSums(ms, all, 2);
+        } else if (dist != null) {
             int n = Math.max(classes, data.numClasses());
             if (confusion == null) confusion = new ConfusionMatrix(n);
             double[] v = new double[Math.addExact(4, Math.multiplyExact(n, n))];
@@ -388,7 +522,7 @@ public final class Trainer implements AutoCloseable {
             v[2] = topCorrect;
             v[3] = seen;
             for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) v[4 + i * n + j] = confusion.count(i, j);
-            double[] all = dist.sum(v, "evaluation metrics");
+            double[] all = dist.sum(withSums(v, sums), "evaluation metrics");
             lossSum = all[0];
             correct = (long) all[1];
             topCorrect = (long) all[2];
@@ -397,10 +531,85 @@ public final class Trainer implements AutoCloseable {
             for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) total.add(i, j, (long) all[4 + i * n + j]);
             confusion = total;
             classes = n;
+            sums = unpackSums(ms, all, v.length);
         }
+        Map<String, Double> values = values(ms, sums, "");
+        if (!classification) return new Evaluation(lossSum / seen, Double.NaN, seen, 0, Double.NaN, null, values);
         boolean useTopK = topK > 0 && classes > topK;
         return new Evaluation(lossSum / seen, (double) correct / seen, seen, useTopK ? topK : 0,
-                useTopK ? (double) topCorrect / seen : Double.NaN, confusion);
+                useTopK ? (double) topCorrect / seen : Double.NaN, confusion, values);
+    }
+
+    /**
+     * The model's outputs for every example of {@code data}, in order, as one tensor
+     * {@code [size, ...output]}, as Keras' {@code predict}: in evaluation mode (dropout off,
+     * batch-norm running statistics), in batches of the builder's size, the forward pass compiled
+     * once per batch shape and kept for later calls. Only {@link Dataset#features} is read, so
+     * the dataset needs no targets; nothing of the optimizer or of the run's position changes.
+     * In a process group each rank predicts the whole set itself.
+     */
+    public Tensor predict(Dataset data) {
+        java.util.Objects.requireNonNull(data, "data");
+        begin("predict");
+        try {
+            return predictAll(data.size(), data.exampleShape(), data::features, String.valueOf(data));
+        } finally {
+            end();
+        }
+    }
+
+    /** {@link #predict(Dataset)} for the examples along the first dimension of {@code x} ({@code [n, ...exampleShape]}, read as F32). */
+    public Tensor predict(Tensor x) {
+        java.util.Objects.requireNonNull(x, "x");
+        if (x.shape().rank() == 0) throw new IllegalArgumentException("predict: x needs a batch dimension first, got a scalar");
+        begin("predict");
+        try {
+            int[] dims = x.shape().dims();
+            Shape example = Shape.of(java.util.Arrays.copyOfRange(dims, 1, dims.length));
+            int exampleSize = Math.toIntExact(example.size());
+            float[] host = x.toFloatArray();
+            return predictAll(dims[0], example, (i, dst, off) -> System.arraycopy(host, i * exampleSize, dst, off, exampleSize), "tensor " + x.shape());
+        } finally {
+            end();
+        }
+    }
+
+    /** Copies example {@code index}'s features into {@code dst} at {@code offset}: {@link Dataset#features}. */
+    private interface Features {
+        void copy(int index, float[] dst, int offset);
+    }
+
+    private Tensor predictAll(int size, Shape example, Features features, String what) {
+        if (size == 0) throw new IllegalArgumentException("predict: " + what + " has no examples, so the output's shape is unknown");
+        int exampleSize = Math.toIntExact(example.size());
+        int[] exampleDims = example.dims();
+        float[] out = null, x = null;
+        int perExample = 0;
+        Shape outShape = null;
+        for (int from = 0; from < size; from += batchSize) {
+            checkNotClosed("predict");
+            int n = Math.min(batchSize, size - from);
+            if (x == null || x.length != n * exampleSize) x = new float[Math.multiplyExact(n, exampleSize)];
+            for (int i = 0; i < n; i++) features.copy(from + i, x, i * exampleSize);
+            int[] dims = new int[exampleDims.length + 1];
+            dims[0] = n;
+            System.arraycopy(exampleDims, 0, dims, 1, exampleDims.length);
+            Shape xs = Shape.of(dims);
+            CompiledStep cs = predictSteps.computeIfAbsent(xs, k -> compilePredict(xs));
+            float[] y = cs.run(x, null, 0, 0, optimizerState).output();
+            if (out == null) {
+                outShape = cs.outputShape();
+                if (outShape.rank() == 0 || outShape.dim(0) != n) {
+                    throw new IllegalArgumentException("predict: the model's output " + outShape + " for a batch " + xs + " has no batch dimension first");
+                }
+                perExample = y.length / n;
+                out = new float[Math.multiplyExact(size, perExample)];
+            }
+            System.arraycopy(y, 0, out, from * perExample, n * perExample);
+        }
+        int[] od = outShape.dims();
+        od[0] = size;
+        return kiln.tensor(out, od);
     }
 
     /**
@@ -516,14 +725,18 @@ public final class Trainer implements AutoCloseable {
      * one-hot of an out-of-range label is all zeros) and the metrics would read another row.
      */
     private static void checkLabels(Batch batch, CompiledStep cs, String kind, int index, int epoch) {
-        int classes = cs.classes();
         int[] labels = batch.labels();
-        for (int i = 0, n = batch.size(); i < n; i++) {
+        int classes = cs.classes();
+        // Float targets have no range; integer ones the outputs do not divide among are read by the loss its own way.
+        if (labels == null || classes == 0) return;
+        int per = batch.targetSize();
+        for (int i = 0, n = batch.size() * per; i < n; i++) {
             int y = labels[i];
             if (y < 0 || y >= classes) {
                 // The message is built only here: the check runs every step.
                 String where = kind + " " + index + (epoch > 0 ? " of epoch " + epoch : "");
-                throw new IllegalArgumentException(where + ": label " + y + " of example " + i + " is outside [0, " + classes
+                String which = per == 1 ? "example " + i : "example " + i / per + " (target element " + i % per + ")";
+                throw new IllegalArgumentException(where + ": label " + y + " of " + which + " is outside [0, " + classes
                         + "), the model's " + classes + " output classes");
             }
         }
@@ -581,9 +794,25 @@ public final class Trainer implements AutoCloseable {
         if (closed) throw new IllegalStateException("cannot " + what + ": this Trainer is closed");
     }
 
+    /** The forward pass alone, for {@link #predict}. */
+    private CompiledStep compilePredict(Shape features) {
+        CompileEvent ev = new CompileEvent();
+        ev.begin();
+        CompiledStep cs = new CompiledStep(kiln, model, null, null, null, new TensorType(DType.F32, features), null, false, null);
+        if (ev.shouldCommit()) {
+            ev.training = false;
+            ev.batchSize = features.dim(0);
+            ev.graphNodes = cs.graphNodes;
+            ev.graphInputs = cs.graphInputs;
+            ev.backend = kiln.backend();
+            ev.commit();
+        }
+        return cs;
+    }
+
     private CompiledStep compile(Batch batch, boolean train) {
         TensorType x = new TensorType(DType.F32, batch.featureShape());
-        TensorType y = new TensorType(DType.I32, Shape.of(batch.size()));
+        TensorType y = new TensorType(batch.targetType(), batch.targetShape());
         CompileEvent ev = new CompileEvent();
         ev.begin();
         CompiledStep.Split split = train && (dist != null || accumulation > 1)
@@ -603,8 +832,10 @@ public final class Trainer implements AutoCloseable {
     private void closeSteps() {
         trainSteps.values().forEach(CompiledStep::close);
         evalSteps.values().forEach(CompiledStep::close);
+        predictSteps.values().forEach(CompiledStep::close);
         trainSteps.clear();
         evalSteps.clear();
+        predictSteps.clear();
     }
 
     /**
@@ -636,6 +867,8 @@ public final class Trainer implements AutoCloseable {
         private long seed = 0;
         private double validationSplit;
         private int topK = 5;
+        private boolean shuffle = true;
+        private final List<Metric> metrics = new ArrayList<>();
         private LossScaling lossScaling;
         private final List<Callback> callbacks = new ArrayList<>();
         private int accumulation = 1;
@@ -677,6 +910,29 @@ public final class Trainer implements AutoCloseable {
         }
 
         public Builder callback(Callback c) { this.callbacks.add(c); return this; }
+
+        /**
+         * Reshuffles the training set every epoch (default true, seeded by {@link #seed}); false
+         * trains in index order, as a {@code DataLoader(shuffle=False)}: for data whose order
+         * matters, or to compare runs batch by batch. Evaluation never shuffles.
+         */
+        public Builder shuffle(boolean shuffle) { this.shuffle = shuffle; return this; }
+
+        /**
+         * Metrics measured over every epoch's training batches and by {@link Trainer#evaluate}
+         * (validation included, as {@code val_<name>}), as Keras' {@code compile(metrics=...)};
+         * adds to those of earlier calls. The loss is always measured; accuracy and top-k too for
+         * one class label per example. A training metric's epoch figure covers the batches since
+         * the epoch began, or since {@link Trainer#restore} in mid-epoch.
+         */
+        public Builder metrics(Metric... ms) {
+            List<Metric> all = new ArrayList<>(metrics);
+            all.addAll(List.of(ms));
+            checkedMetrics(all);
+            metrics.clear();
+            metrics.addAll(all);
+            return this;
+        }
 
         /**
          * Sums the gradients of {@code k} consecutive batches into one optimizer step, with their
