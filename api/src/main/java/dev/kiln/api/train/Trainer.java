@@ -86,7 +86,8 @@ public final class Trainer implements AutoCloseable {
     /** Compiled steps by the batch's feature and target types: a trainer may see sets of several target types. */
     private final Map<StepKey, CompiledStep> trainSteps = new HashMap<>();
     private final Map<StepKey, CompiledStep> evalSteps = new HashMap<>();
-    private final Map<Shape, CompiledStep> predictSteps = new HashMap<>();
+    /** The forward passes {@link #predict} compiled, by feature shape (package-private for the tests). */
+    final Map<Shape, CompiledStep> predictSteps = new HashMap<>();
     final Map<Parameter, Buffer[]> optimizerState = new IdentityHashMap<>();
     /** Null without loss scaling. */
     final LossScaler scaler;
