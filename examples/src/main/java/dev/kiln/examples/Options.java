@@ -9,8 +9,11 @@ import java.util.Arrays;
  */
 record Options(int epochs, int batch, int[] hidden, Precision precision, String backend) {
 
-    static Options parse(String[] args) {
-        int epochs = 5, batch = 32;
+    static Options parse(String[] args) { return parse(args, 5); }
+
+    /** With {@code epochs} when {@code --epochs} is not given: a small table needs many more epochs than Fashion-MNIST. */
+    static Options parse(String[] args, int defaultEpochs) {
+        int epochs = defaultEpochs, batch = 32;
         int[] hidden = {128};
         Precision precision = Precision.fp32();
         String backend = null;
