@@ -168,6 +168,9 @@ public final class Trainer implements AutoCloseable {
 
     public Optimizer optimizer() { return optimizer; }
 
+    /** The metrics of {@link Builder#metrics}, measured in {@link #fit} and {@link #evaluate}. */
+    public List<Metric> metrics() { return metrics; }
+
     /** This process's rank in the Kiln's process group, 0 for a single process. */
     public int rank() { return dist == null ? 0 : dist.rank(); }
 

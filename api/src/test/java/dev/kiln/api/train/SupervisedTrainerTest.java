@@ -60,6 +60,27 @@ class SupervisedTrainerTest {
         }
     }
 
+    @Test void callbacksMonitorAndLogMetrics(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path csv = dir.resolve("log.csv");
+        var stop = new dev.kiln.api.train.callbacks.EarlyStopping(dev.kiln.api.train.callbacks.Monitor.min("val_rmse"), 0);
+        try (Kiln kiln = javaref();
+                Trainer t = Trainer.builder(kiln, Sequential.of(new Linear(3, 1))).loss(Loss.mse()).optimizer(new Adam(0.05)).batchSize(16)
+                        .metrics(Metric.rootMeanSquaredError()).validationSplit(0.25).callback(stop)
+                        .callback(new dev.kiln.api.train.callbacks.CsvLogger(csv)).build()) {
+            History h = t.fit(linear(80, 1), 3);
+            assertEquals(stop.bestValue(), h.epochs().stream().mapToDouble(l -> l.metric("val_rmse")).min().orElseThrow(), 0);
+            List<String> lines = java.nio.file.Files.readAllLines(csv);
+            assertEquals("epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds,samples_per_second,rmse,val_rmse", lines.get(0));
+            assertTrue(lines.get(1).startsWith("1,") && lines.get(1).contains(",,"), "no accuracy for regression: " + lines.get(1));
+        }
+        try (Kiln kiln = javaref();
+                Trainer t = Trainer.builder(kiln, Sequential.of(new Linear(3, 1))).loss(Loss.mse()).optimizer(new Adam(0.05))
+                        .callback(new dev.kiln.api.train.callbacks.EarlyStopping(dev.kiln.api.train.callbacks.Monitor.ACCURACY, 1)).build()) {
+            var e = assertThrows(IllegalStateException.class, () -> t.fit(linear(40, 1), 1));
+            assertTrue(e.getMessage().startsWith("monitoring accuracy: accuracy is measured only for one class label per example"), e.getMessage());
+        }
+    }
+
     @Test void predictIsBatchedCompiledOnceAndLeavesTheRunAlone() {
         try (Kiln kiln = javaref()) {
             Sequential model = Sequential.of(new Linear(3, 8), new ReLU(), new Linear(8, 2));

@@ -15,8 +15,9 @@ import java.util.Locale;
 
 /**
  * One CSV row per epoch, flushed at once so a crashed or running job can be plotted, as Keras'
- * {@code CSVLogger}: {@code epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds,samples_per_second}.
- * Missing validation values are empty cells.
+ * {@code CSVLogger}: {@code epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds,samples_per_second},
+ * then for each of the trainer's {@link dev.kiln.api.train.Metric}s its name and {@code val_<name>}.
+ * Missing values (no validation set, no accuracy for regression) are empty cells.
  */
 public final class CsvLogger implements Callback {
     /** Reports only: in a process group, rank 0 alone prints or writes. */
@@ -27,6 +28,7 @@ public final class CsvLogger implements Callback {
     private final boolean append;
     private Writer out;
     private Trainer trainer;
+    private java.util.List<String> metricColumns = java.util.List.of();
 
     /** Writes a new file (replacing an old one). */
     public CsvLogger(Path path) { this(path, false); }
@@ -39,13 +41,16 @@ public final class CsvLogger implements Callback {
 
     @Override public void onTrainBegin(Trainer t, int epochs) {
         trainer = t;
+        metricColumns = new java.util.ArrayList<>();
+        for (var m : t.metrics()) metricColumns.add(m.name());
+        for (var m : t.metrics()) metricColumns.add("val_" + m.name());
         try {
             boolean header = !append || !Files.exists(path) || Files.size(path) == 0;
             Path parent = path.toAbsolutePath().getParent();
             Files.createDirectories(parent);
             out = append ? Files.newBufferedWriter(path, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)
                     : Files.newBufferedWriter(path, StandardCharsets.UTF_8);
-            if (header) write(HEADER);
+            if (header) write(HEADER + metricColumns.stream().map(c -> "," + c).collect(java.util.stream.Collectors.joining()));
         } catch (IOException e) {
             throw new UncheckedIOException(path + ": cannot write the CSV log: " + e.getMessage(), e);
         }
@@ -53,7 +58,8 @@ public final class CsvLogger implements Callback {
 
     @Override public void onEpochEnd(EpochLogs l) {
         write(String.format(Locale.ROOT, "%d,%s,%s,%s,%s,%s,%.3f,%.1f", l.epoch(), num(l.loss()), num(l.accuracy()), num(l.validationLoss()),
-                num(l.validationAccuracy()), num(trainer.optimizer().learningRate()), l.seconds(), l.samplesPerSecond()));
+                num(l.validationAccuracy()), num(trainer.optimizer().learningRate()), l.seconds(), l.samplesPerSecond())
+                + metricColumns.stream().map(c -> "," + num(l.metrics().getOrDefault(c, Double.NaN))).collect(java.util.stream.Collectors.joining()));
     }
 
     @Override public void onTrainEnd(History history) {
