@@ -97,11 +97,8 @@ public final class Trainer implements AutoCloseable {
     int batchesDone;
     double epochLossSum;
     long epochCorrect, epochSeen;
-    /**
-     * The running sums of {@link #metrics} over the epoch's training batches. Not in a
-     * checkpoint: after a restore in mid-epoch they cover the batches trained since.
-     */
-    private double[][] epochMetricSums;
+    /** The running sums of {@link #metrics} over the epoch's training batches (in a checkpoint as {@code epoch_metric.<name>}). */
+    double[][] epochMetricSums;
     private volatile boolean stopRequested;
     /** The thread running fit/evaluate/save/restore, {@link #CLOSING} once closed, else null. */
     private final AtomicReference<Object> runner = new AtomicReference<>();
@@ -248,8 +245,8 @@ public final class Trainer implements AutoCloseable {
             if (skip == 0) {
                 epochLossSum = 0;
                 epochCorrect = epochSeen = 0;
+                epochMetricSums = newSums(metrics);
             }
-            epochMetricSums = newSums(metrics);
             // Batches are prepared on a background thread while the accelerator runs the step.
             try (Prefetcher prefetch = new Prefetcher(loader, epoch - 1, 2)) {
                 int index = 0;
@@ -664,13 +661,15 @@ public final class Trainer implements AutoCloseable {
     private void saveOnMain(Path path) {
         RuntimeException failure = null;
         // The epoch's running metrics are summed over the ranks, so the file holds the whole job's.
-        double[] sums = dist.sum(new double[] {epochLossSum, epochCorrect, epochSeen}, "checkpoint metrics");
+        double[] sums = dist.sum(withSums(new double[] {epochLossSum, epochCorrect, epochSeen}, epochMetricSums), "checkpoint metrics");
         if (dist.isMain()) {
             double ls = epochLossSum;
             long c = epochCorrect, n = epochSeen;
+            double[][] ms = epochMetricSums;
             epochLossSum = sums[0];
             epochCorrect = (long) sums[1];
             epochSeen = (long) sums[2];
+            epochMetricSums = unpackSums(metrics, sums, 3);
             try {
                 TrainerCheckpoint.save(this, path);
             } catch (RuntimeException e) {
@@ -679,6 +678,7 @@ public final class Trainer implements AutoCloseable {
                 epochLossSum = ls;
                 epochCorrect = c;
                 epochSeen = n;
+                epochMetricSums = ms;
             }
         }
         double failed = dist.sum(new double[] {failure != null ? 1 : 0}, "checkpoint " + path)[0];
@@ -926,8 +926,8 @@ public final class Trainer implements AutoCloseable {
          * Metrics measured over every epoch's training batches and by {@link Trainer#evaluate}
          * (validation included, as {@code val_<name>}), as Keras' {@code compile(metrics=...)};
          * adds to those of earlier calls. The loss is always measured; accuracy and top-k too for
-         * one class label per example. A training metric's epoch figure covers the batches since
-         * the epoch began, or since {@link Trainer#restore} in mid-epoch.
+         * one class label per example. A checkpoint keeps the epoch's running sums, so a run
+         * restored in mid-epoch reports the same epoch figures as the uninterrupted one.
          */
         public Builder metrics(Metric... ms) {
             List<Metric> all = new ArrayList<>(metrics);

@@ -35,6 +35,8 @@ final class TrainerCheckpoint {
     static final String FORMAT = "kiln.trainer";
     static final String VERSION = "1";
     static final String SCALER_PREFIX = "scaler.";
+    /** The running sums of a metric over the epoch so far: {@code epoch_metric.<name>}, comma-separated. */
+    static final String METRIC_PREFIX = "epoch_metric.";
 
     private TrainerCheckpoint() {}
 
@@ -63,6 +65,10 @@ final class TrainerCheckpoint {
         meta.put("epoch_loss_sum", Double.toString(t.epochLossSum));
         meta.put("epoch_correct", Long.toString(t.epochCorrect));
         meta.put("epoch_seen", Long.toString(t.epochSeen));
+        for (int i = 0; i < t.metrics().size(); i++) {
+            meta.put(METRIC_PREFIX + t.metrics().get(i).name(), java.util.Arrays.stream(t.epochMetricSums[i]).mapToObj(Double::toString)
+                    .collect(java.util.stream.Collectors.joining(",")));
+        }
         meta.put("rng_seed", Long.toString(rng.seed()));
         meta.put("rng_position", Long.toString(rng.position()));
         meta.put("shuffle_seed", Long.toString(t.shuffleSeed()));
@@ -112,6 +118,7 @@ final class TrainerCheckpoint {
                     + "; build the trainer with .seed(" + shuffle + ") to resume the same run");
         }
         double[] scaler = t.scaler == null ? null : scalerState(path, m, c.step);
+        double[][] metricSums = metricSums(m, meta, t.metrics());
         Map<String, StoredTensor> tensors = OldAttentionNames.upgrade(t.model(), f.tensors());
         ModelWeights.check(t.model(), tensors, path);
         Map<Parameter, float[][]> state = OptimizerTensors.read(path, t.model(), slots, tensors);
@@ -158,6 +165,8 @@ final class TrainerCheckpoint {
         t.epochLossSum = carries ? c.lossSum : 0;
         t.epochCorrect = carries ? c.correct : 0;
         t.epochSeen = carries ? c.seen : 0;
+        if (carries) t.epochMetricSums = metricSums;
+        else for (double[] sums : t.epochMetricSums) java.util.Arrays.fill(sums, 0);
         opt.setLearningRate(lr);
         kiln.restoreRngState(rng);
         if (scalerBuffers != null) t.scaler.replace(scalerBuffers);
@@ -186,6 +195,34 @@ final class TrainerCheckpoint {
         if (seen < batches) throw m.fault("epoch_seen", "is " + seen + ", fewer examples than the " + batches + " batches of the epoch");
         long correct = m.integer("epoch_correct", 0, seen);
         return new Counters(step, epochs, batches, m.number("epoch_loss_sum"), correct, seen, world);
+    }
+
+    /**
+     * The epoch's running sums of each of the trainer's metrics, as saved; zeros for a metric the
+     * checkpoint does not hold (saved without it), whose epoch figure then covers the batches
+     * trained after the restore.
+     */
+    private static double[][] metricSums(MetadataFields m, Map<String, String> meta, List<Metric> metrics) {
+        double[][] out = new double[metrics.size()][];
+        for (int i = 0; i < out.length; i++) {
+            Metric metric = metrics.get(i);
+            String key = METRIC_PREFIX + metric.name(), text = meta.get(key);
+            out[i] = new double[metric.stateSize()];
+            if (text == null) continue;
+            String[] parts = text.isEmpty() ? new String[0] : text.split(",");
+            if (parts.length != out[i].length) {
+                throw m.fault(key, "holds " + parts.length + " sums but the metric " + metric.name() + " keeps " + out[i].length);
+            }
+            for (int j = 0; j < parts.length; j++) {
+                try {
+                    out[i][j] = Double.parseDouble(parts[j]);
+                } catch (NumberFormatException e) {
+                    throw m.fault(key, "sum " + (j + 1) + " is '" + parts[j] + "', not a number");
+                }
+                if (!Double.isFinite(out[i][j])) throw m.fault(key, "sum " + (j + 1) + " is " + parts[j] + ", not finite");
+            }
+        }
+        return out;
     }
 
     /** As PyTorch's {@code GradScaler.load_state_dict}: a scaling trainer needs the saved scaler state. */

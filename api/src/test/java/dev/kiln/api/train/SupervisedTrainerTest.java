@@ -81,6 +81,37 @@ class SupervisedTrainerTest {
         }
     }
 
+    private static Trainer regression(Kiln kiln, Callback... cbs) {
+        Trainer.Builder b = Trainer.builder(kiln, Sequential.of(new Linear(3, 4), new ReLU(), new Linear(4, 1))).loss(Loss.mse())
+                .optimizer(new Adam(0.02)).batchSize(16).seed(3).metrics(Metric.meanAbsoluteError(), Metric.rootMeanSquaredError());
+        for (Callback c : cbs) b.callback(c);
+        return b.build();
+    }
+
+    @Test void aRunRestoredInMidEpochLogsTheSameMetrics(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        ArrayDataset d = linear(96, 9); // 6 batches an epoch; the save falls in epoch 2
+        History full;
+        try (Kiln kiln = Kiln.open(KilnConfig.builder().backend("javaref").seed(3).build()); Trainer t = regression(kiln)) {
+            full = t.fit(d, 2);
+        }
+        java.nio.file.Path ckpt = dir.resolve("run.safetensors");
+        try (Kiln kiln = Kiln.open(KilnConfig.builder().backend("javaref").seed(3).build())) {
+            Trainer[] holder = new Trainer[1];
+            try (Trainer t = regression(kiln, new Callback() {
+                @Override public void onTrainBatchEnd(BatchLogs l) { if (l.step() == 8) holder[0].save(ckpt); }
+            })) {
+                holder[0] = t;
+                t.fit(d, 2);
+            }
+        }
+        assertEquals(2, dev.kiln.api.checkpoint.SafeTensorsFile.read(ckpt).metadata().get("epoch_metric.mae").split(",").length);
+        try (Kiln kiln = Kiln.open(KilnConfig.builder().backend("javaref").seed(3).build()); Trainer t = regression(kiln)) {
+            t.restore(ckpt);
+            History rest = t.fit(d, 2);
+            assertEquals(full.last().metrics(), rest.last().metrics(), "the interrupted epoch's sums came back with the checkpoint");
+        }
+    }
+
     @Test void predictIsBatchedCompiledOnceAndLeavesTheRunAlone() {
         try (Kiln kiln = javaref()) {
             Sequential model = Sequential.of(new Linear(3, 8), new ReLU(), new Linear(8, 2));
