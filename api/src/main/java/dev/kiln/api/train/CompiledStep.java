@@ -123,7 +123,7 @@ final class CompiledStep implements AutoCloseable {
         Tensor out, l;
         try {
             out = model.forward(a.symbolic(kiln, tr, xv));
-            l = predictOnly ? null : loss.compute(out, a.symbolic(kiln, tr, yv));
+            l = predictOnly ? null : computeLoss(loss, out, a.symbolic(kiln, tr, yv));
         } finally {
             if (wasTraining) model.train(); else model.eval();
         }
@@ -370,6 +370,16 @@ final class CompiledStep implements AutoCloseable {
     }
 
     boolean isSplit() { return split != null; }
+
+    /** The loss over the traced output and targets; a refusal says which shapes and types it was given. */
+    private static Tensor computeLoss(Loss loss, Tensor out, Tensor y) {
+        try {
+            return loss.compute(out, y);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("the loss refused the model's output " + out.dtype().name().toLowerCase() + out.shape()
+                    + " and the targets " + y.dtype().name().toLowerCase() + y.shape() + ": " + e.getMessage(), e);
+        }
+    }
 
     private static int indexOfCaptured(Tracer tr, List<Object> owners, Value in) {
         for (int i = 0; i < owners.size(); i++) if (tr.capturedValue(owners.get(i)).equals(in)) return i;

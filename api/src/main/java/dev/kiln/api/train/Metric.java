@@ -1,7 +1,6 @@
 package dev.kiln.api.train;
 
 import dev.kiln.api.data.Batch;
-import dev.kiln.core.DType;
 import dev.kiln.core.Shape;
 
 /**
@@ -69,9 +68,4 @@ public interface Metric {
      * {@code Loss.bceWithLogits}), 0.5 for probabilities.
      */
     static Metric binaryAccuracy(double threshold) { return new Metrics.BinaryAccuracy(threshold); }
-
-    /** Whether {@code batch} holds one integer class label per example: the targets the classification metrics read. */
-    static boolean isClassification(Batch batch) {
-        return batch.targetType() == DType.I32 && batch.targetShape().rank() == 1;
-    }
 }

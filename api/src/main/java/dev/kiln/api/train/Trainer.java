@@ -75,6 +75,8 @@ public final class Trainer implements AutoCloseable {
     private final Kiln kiln;
     private final Module model;
     private final Loss loss;
+    /** The builder was given no loss, so {@link #loss} is softmax cross-entropy, for class labels only. */
+    private final boolean defaultLoss;
     private final Optimizer optimizer;
     private final int batchSize;
     private final long seed;
@@ -120,6 +122,7 @@ public final class Trainer implements AutoCloseable {
         this.kiln = b.kiln;
         this.model = b.model;
         this.loss = b.loss;
+        this.defaultLoss = b.defaultLoss;
         this.optimizer = b.optimizer;
         this.batchSize = b.batchSize;
         this.seed = b.seed;
@@ -218,6 +221,7 @@ public final class Trainer implements AutoCloseable {
         if (train.size() == 0) throw new IllegalArgumentException("the training set is empty");
         DataLoader.Builder lb = DataLoader.builder(train, batchSize).shuffle(shuffle).seed(seed);
         boolean classification = isClassification(train);
+        requireLossFor(train, "fit");
         if (dist != null) {
             if (train.size() < dist.worldSize()) {
                 throw new IllegalArgumentException("fit: " + train.size() + " training examples cannot be shared by " + dist.worldSize() + " ranks");
@@ -370,6 +374,17 @@ public final class Trainer implements AutoCloseable {
         return batch.labels() != null ? java.lang.foreign.MemorySegment.ofArray(batch.labels()) : java.lang.foreign.MemorySegment.ofArray(batch.targets());
     }
 
+    /** The default loss reads one class label per example; other targets need a loss chosen for them. */
+    private void requireLossFor(Dataset data, String what) {
+        if (!defaultLoss || isClassification(data)) return;
+        String hint = data.targetType() == DType.F32
+                ? "Loss.mse() or Loss.huber(1, Reduction.MEAN) for regression, Loss.bceWithLogits(Reduction.MEAN) for multi-label 0/1 targets"
+                : "a loss that reads labels of that shape, e.g. cross-entropy over output.reshape(-1, classes) and target.reshape(-1)";
+        throw new IllegalArgumentException(what + ": " + data + " has " + data.targetType() + " targets of shape " + data.targetShape()
+                + ", but the trainer has the default loss, softmax cross-entropy, which needs one class label per example;"
+                + " set one with Trainer.builder(...).loss(...): " + hint);
+    }
+
     /** Refuses null metrics and two of one name: their values are reported by name. */
     private static List<Metric> checkedMetrics(List<Metric> ms) {
         java.util.Set<String> names = new java.util.HashSet<>();
@@ -480,6 +495,7 @@ public final class Trainer implements AutoCloseable {
             mine = data.subset(idx);
         }
         boolean classification = isClassification(data);
+        requireLossFor(data, "evaluate");
         DataLoader loader = DataLoader.builder(mine, batchSize).shuffle(false).build();
         double lossSum = 0;
         long correct = 0, topCorrect = 0;
@@ -866,6 +882,7 @@ public final class Trainer implements AutoCloseable {
         private final Kiln kiln;
         private final Module model;
         private Loss loss = Loss.softmaxCrossEntropy();
+        private boolean defaultLoss = true;
         private Optimizer optimizer;
         private int batchSize = 32;
         private long seed = 0;
@@ -882,7 +899,12 @@ public final class Trainer implements AutoCloseable {
             this.model = model;
         }
 
-        public Builder loss(Loss l) { this.loss = l; return this; }
+        /** The objective over (output, targets); default softmax cross-entropy, for one class label per example. */
+        public Builder loss(Loss l) {
+            this.loss = java.util.Objects.requireNonNull(l, "loss");
+            this.defaultLoss = false;
+            return this;
+        }
 
         public Builder optimizer(Optimizer o) { this.optimizer = o; return this; }
 

@@ -218,6 +218,21 @@ class SupervisedTrainerTest {
         assertTrue(dup.getMessage().contains("two metrics are named 'accuracy'"), dup.getMessage());
     }
 
+    @Test void theDefaultLossOnFloatTargetsSaysWhatItGot() {
+        try (Kiln kiln = javaref(); Trainer t = Trainer.builder(kiln, Sequential.of(new Linear(3, 1))).optimizer(new Adam(0.01)).build()) {
+            var e = assertThrows(IllegalArgumentException.class, () -> t.fit(linear(8, 1), 1));
+            assertTrue(e.getMessage().startsWith("fit: ArrayDataset[size=8, exampleShape=[3], targetShape=[1]] has F32 targets of shape [1],"
+                    + " but the trainer has the default loss, softmax cross-entropy"), e.getMessage());
+            assertTrue(e.getMessage().contains("Loss.mse()"), e.getMessage());
+        }
+        Loss wrong = Loss.crossEntropy();
+        try (Kiln kiln = javaref(); Trainer t = Trainer.builder(kiln, Sequential.of(new Linear(3, 2))).loss(wrong).optimizer(new Adam(0.01)).build()) {
+            var e = assertThrows(IllegalArgumentException.class, () -> t.evaluate(linear(8, 1)));
+            assertTrue(e.getMessage().startsWith("the loss refused the model's output f32[8, 2] and the targets f32[8, 1]: softmaxcrossentropy: labels must be [8]"),
+                    e.getMessage());
+        }
+    }
+
     @Test void classificationKeepsItsFiguresAndTakesMetricsToo() {
         try (Kiln kiln = javaref();
                 Trainer t = Trainer.builder(kiln, Blobs.model()).metrics(Metric.accuracy(), Metric.topK(2)).optimizer(new Adam(1e-2)).batchSize(16).build()) {
