@@ -67,7 +67,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * loss — reaches the caller of {@code fit} with the batch-preparing thread stopped.
  *
  * <p>Labels must lie in {@code [0, classes)}, {@code classes} being the width of the model's
- * output; a batch with any other label is refused before it runs, naming the batch and the value.
+ * output (per position for a label per position); a batch with any other label is refused before
+ * it runs, naming the batch and the value.
  */
 public final class Trainer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Trainer.class.getName());
