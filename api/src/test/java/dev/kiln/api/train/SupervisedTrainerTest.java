@@ -233,6 +233,31 @@ class SupervisedTrainerTest {
         }
     }
 
+    /** The one in docs/training.md, as written there. */
+    @Test void aMetricOfOnesOwnIsReportedByName() {
+        Metric mape = new Metric() {
+            public String name() { return "mape"; }
+            public int stateSize() { return 2; }
+            public void update(float[] out, Shape outShape, dev.kiln.api.data.Batch b, double[] sums) {
+                for (int i = 0; i < outShape.size(); i++) sums[0] += Math.abs((out[i] - b.targets()[i]) / b.targets()[i]);
+                sums[1] += outShape.size();
+            }
+            public double compute(double[] sums) { return 100 * sums[0] / sums[1]; }
+        };
+        float[][] x = new float[20][1], y = new float[20][1];
+        for (int i = 0; i < 20; i++) {
+            x[i][0] = i;
+            y[i][0] = 10 + i;
+        }
+        try (Kiln kiln = javaref(); Trainer t = Trainer.builder(kiln, Sequential.of(new Linear(1, 1))).loss(Loss.mse()).optimizer(new Adam(0.01)).build()) {
+            Evaluation e = t.evaluate(ArrayDataset.of(x, y), mape);
+            float[] p = t.predict(ArrayDataset.of(x, y)).toFloatArray();
+            double want = 0;
+            for (int i = 0; i < 20; i++) want += Math.abs((p[i] - y[i][0]) / y[i][0]);
+            assertEquals(100 * want / 20, e.metric("mape"), 1e-4);
+        }
+    }
+
     @Test void classificationKeepsItsFiguresAndTakesMetricsToo() {
         try (Kiln kiln = javaref();
                 Trainer t = Trainer.builder(kiln, Blobs.model()).metrics(Metric.accuracy(), Metric.topK(2)).optimizer(new Adam(1e-2)).batchSize(16).build()) {
