@@ -16,7 +16,9 @@ import java.util.function.ToDoubleFunction;
 /**
  * Training curves of a {@link History}: loss and accuracy per epoch, training and validation, side
  * by side, as an SVG image, and the same picture with the numbers as a table in a self-contained
- * HTML page (the SVG is inlined, so the file can be mailed or archived alone).
+ * HTML page (the SVG is inlined, so the file can be mailed or archived alone). Where accuracy is
+ * not measured (regression, multi-label) the right-hand chart shows the first of the trainer's
+ * metrics instead, e.g. {@code rmse} and {@code val_rmse}, and the table lists every metric.
  *
  * <p>Written as text with no chart library and no {@code java.desktop}: the pictures need no
  * display, no fonts installed on the machine and nothing beyond {@code java.base}, and any browser
@@ -45,10 +47,15 @@ public final class TrainingCurves {
                 // HTML5 knows the svg element, so the inline copy needs no namespace (and names no URL).
                 .append(svgElement(history, title, false))
                 .append("<table><tr><th>epoch</th><th>loss</th><th>accuracy</th>")
-                .append("<th>val_loss</th><th>val_accuracy</th><th>seconds</th></tr>\n");
+                .append("<th>val_loss</th><th>val_accuracy</th><th>seconds</th>");
+        List<String> metrics = List.copyOf(history.last().metrics().keySet());
+        for (String m : metrics) sb.append("<th>").append(escape(m)).append("</th>");
+        sb.append("</tr>\n");
         for (EpochLogs l : history.epochs()) {
-            sb.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%.1f</td></tr>%n", l.epoch(),
+            sb.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%.1f</td>", l.epoch(),
                     cell(l.loss()), cell(l.accuracy()), cell(l.validationLoss()), cell(l.validationAccuracy()), l.seconds()));
+            for (String m : metrics) sb.append("<td>").append(cell(l.metrics().getOrDefault(m, Double.NaN))).append("</td>");
+            sb.append("</tr>\n");
         }
         return sb.append("</table>\n</body></html>\n").toString();
     }
@@ -79,17 +86,23 @@ public final class TrainingCurves {
                 .append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n")
                 .append("<text x=\"").append(WIDTH / 2).append("\" y=\"27\" text-anchor=\"middle\" font-size=\"18\" font-weight=\"bold\" fill=\"#404040\" ")
                 .append(FONT).append('>').append(escape(title)).append("</text>\n");
-        panel(sb, h, "loss", true, 0);
-        panel(sb, h, "accuracy", false, WIDTH / 2);
+        panel(sb, h, "loss", EpochLogs::loss, EpochLogs::validationLoss, 0);
+        String metric = rightMetric(h);
+        if (metric == null) panel(sb, h, "accuracy", EpochLogs::accuracy, EpochLogs::validationAccuracy, WIDTH / 2);
+        else panel(sb, h, metric, l -> l.metrics().getOrDefault(metric, Double.NaN), l -> l.metrics().getOrDefault("val_" + metric, Double.NaN), WIDTH / 2);
         return sb.append("</svg>\n").toString();
     }
 
     // Plot area inside each half of the picture: room on the left for tick labels, below for the axis name.
     private static final int LEFT = 70, RIGHT = 20, TOP = 30, BOTTOM = 80;
 
-    private static void panel(StringBuilder sb, History h, String name, boolean loss, int x0) {
-        ToDoubleFunction<EpochLogs> train = loss ? EpochLogs::loss : EpochLogs::accuracy;
-        ToDoubleFunction<EpochLogs> val = loss ? EpochLogs::validationLoss : EpochLogs::validationAccuracy;
+    /** The metric the right-hand chart shows when no epoch measured accuracy: the first training one logged, else null (accuracy). */
+    private static String rightMetric(History h) {
+        if (h.epochs().stream().anyMatch(l -> !Double.isNaN(l.accuracy()))) return null;
+        return h.last().metrics().keySet().stream().filter(k -> !k.startsWith("val_")).findFirst().orElse(null);
+    }
+
+    private static void panel(StringBuilder sb, History h, String name, ToDoubleFunction<EpochLogs> train, ToDoubleFunction<EpochLogs> val, int x0) {
         List<EpochLogs> epochs = h.epochs();
         boolean hasValidation = epochs.stream().anyMatch(EpochLogs::hasValidation);
 
@@ -111,7 +124,7 @@ public final class TrainingCurves {
 
         int px = x0 + LEFT, py = TITLE + TOP, pw = WIDTH / 2 - LEFT - RIGHT, ph = HEIGHT - TITLE - TOP - BOTTOM;
         sb.append("<g>\n<text x=\"").append(px + pw / 2).append("\" y=\"").append(TITLE + 18)
-                .append("\" text-anchor=\"middle\" font-size=\"15\" fill=\"#404040\" ").append(FONT).append('>').append(name).append("</text>\n");
+                .append("\" text-anchor=\"middle\" font-size=\"15\" fill=\"#404040\" ").append(FONT).append('>').append(escape(name)).append("</text>\n");
         for (double t : y.ticks()) {
             String ty = num(py + ph - (t - y.lo) / (y.hi - y.lo) * ph);
             sb.append("<line x1=\"").append(px).append("\" x2=\"").append(px + pw).append("\" y1=\"").append(ty).append("\" y2=\"").append(ty)

@@ -49,6 +49,20 @@ class TrainingCurvesTest {
         return out;
     }
 
+    @Test void withoutAccuracyTheRightChartShowsTheFirstMetric() throws Exception {
+        List<EpochLogs> logs = new ArrayList<>();
+        for (int e = 1; e <= 3; e++) {
+            logs.add(new EpochLogs(e, 3, 10.0 / e, Double.NaN, 1, 100, 12.0 / e, Double.NaN,
+                    java.util.Map.of("rmse", Math.sqrt(10.0 / e), "val_rmse", Math.sqrt(12.0 / e))));
+        }
+        History h = new History(logs);
+        Document d = parse(TrainingCurves.svg(h, "auto-mpg"));
+        assertEquals(List.of("training loss", "validation loss", "training rmse", "validation rmse"),
+                series(d).stream().map(g -> g.getAttribute("data-name")).toList());
+        String html = TrainingCurves.html(h, "auto-mpg");
+        assertTrue(html.contains("<th>rmse</th>") && html.contains("<th>val_rmse</th>"), html);
+    }
+
     @Test void theSvgIsWellFormedWithOneLinePerSeriesAndAPointPerEpoch() throws Exception {
         Document d = parse(TrainingCurves.svg(withValidation(), "blobs"));
         Element root = d.getDocumentElement();
