@@ -84,6 +84,13 @@ public interface Dataset {
     default int exampleSize() { return Math.toIntExact(exampleShape().size()); }
 
     /** A view of the examples at {@code indices}, in that order; no data is copied. */
+    /**
+     * These examples with {@code transform} applied to their features as they are read (torchvision's
+     * {@code transform=} argument); {@code seed} fixes the random augmentations, which differ from
+     * epoch to epoch. Apply it to the training split only.
+     */
+    default Dataset transform(Transform transform, long seed) { return new TransformedDataset(this, transform, seed); }
+
     default Dataset subset(int[] indices) { return new IndexedDataset(this, indices.clone()); }
 
     /**
