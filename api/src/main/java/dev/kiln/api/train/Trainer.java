@@ -302,6 +302,49 @@ public final class Trainer implements AutoCloseable {
         return h;
     }
 
+    /**
+     * One optimizer step on {@code batch}, compiled and cached as {@code fit}'s steps are (Keras's
+     * {@code train_on_batch}): for a loop of one's own, with its own data, schedule of evaluation or
+     * stopping rule, at the compiled step's speed. The step counts for the optimizer (and its
+     * schedule) but not for fit's epochs, logs or callbacks. Returns the batch's loss.
+     *
+     * @throws IllegalStateException with gradient accumulation, or in a process group (use fit)
+     */
+    public double trainOnBatch(Batch batch) {
+        begin("trainOnBatch");
+        try {
+            if (accumulation != 1) throw new IllegalStateException("trainOnBatch applies one optimizer step per batch; this trainer accumulates " + accumulation + " micro-batches");
+            if (dist != null) throw new IllegalStateException("trainOnBatch: in a process group of " + dist.worldSize() + " ranks, train with fit");
+            if (batch.size() == 0) throw new IllegalArgumentException("trainOnBatch: the batch is empty");
+            // The epoch's running sums belong to fit: this step is measured apart from them.
+            double lossSum = epochLossSum;
+            var correct = epochCorrect;
+            var seen = epochSeen;
+            double[][] sums = epochMetricSums;
+            int done = batchesDone;
+            epochLossSum = 0;
+            epochCorrect = 0;
+            epochSeen = 0;
+            epochMetricSums = newSums(metrics);
+            try {
+                boolean classification = batch.labels() != null && batch.targetShape().rank() == 1;
+                if (defaultLoss && !classification) {
+                    throw new IllegalArgumentException("trainOnBatch: the batch has " + batch.targetType() + " targets " + batch.targetShape()
+                            + ", but the trainer has the default loss, softmax cross-entropy, which needs one class label per example; set one with Trainer.builder(...).loss(...)");
+                }
+                return trainOn(batch, epochsDone + 1, 1, 1, classification).loss();
+            } finally {
+                epochLossSum = lossSum;
+                epochCorrect = correct;
+                epochSeen = seen;
+                epochMetricSums = sums;
+                batchesDone = done;
+            }
+        } finally {
+            end();
+        }
+    }
+
     /** Which parameters the compiled training steps update; null before the first. */
     private java.util.BitSet trainableCompiled;
 
