@@ -145,6 +145,17 @@ public final class Kiln implements AutoCloseable {
     }
 
     /** Opens a tape that records eager ops on this thread until closed; see {@link GradientTape}. */
+    /**
+     * {@code fn} traced once per input signature and compiled into one graph (JAX's {@code jit},
+     * {@code torch.compile}), for inference, metrics or any pure tensor function called often. The
+     * parameters of {@code modules} are read afresh on every call, so training between calls needs
+     * no retrace. See {@link CompiledFunction} for what the function may do.
+     */
+    public CompiledFunction compile(java.util.function.Function<List<Tensor>, List<Tensor>> fn, dev.kiln.api.nn.Module... modules) {
+        checkOpen();
+        return new CompiledFunction(this, java.util.Objects.requireNonNull(fn, "fn"), List.of(modules));
+    }
+
     public GradientTape tape() {
         checkOpen();
         GradientTape t = new GradientTape(this);

@@ -308,6 +308,9 @@ public final class Tensor implements AutoCloseable {
 
     // ---- plumbing shared with the rest of the API ----
 
+    /** Whether {@link #close()} has freed this (concrete) tensor. */
+    boolean isClosed() { return !isSymbolic() && held == null; }
+
     /**
      * The buffer, for code that holds it only while this tensor is known to stay open (tracing
      * captures it by owner; a compiled step reads it under a {@link #hold()}).
