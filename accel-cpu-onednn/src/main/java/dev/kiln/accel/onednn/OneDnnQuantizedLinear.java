@@ -119,6 +119,9 @@ final class OneDnnQuantizedLinear implements Kernel {
         }
     }
 
+    /** oneDNN's implementation of the matmul, e.g. {@code brg_matmul:avx512_core_vnni}. */
+    String implementation() { return matmul.implementation(); }
+
     @Override public void close() {
         matmul.close();
         quantized.close();

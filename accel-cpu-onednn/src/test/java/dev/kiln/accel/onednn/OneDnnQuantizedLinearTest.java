@@ -36,7 +36,7 @@ class OneDnnQuantizedLinearTest {
 
     @ParameterizedTest @EnumSource(value = Activation.class, names = {"NONE", "RELU"})
     void nativeKernelMatchesTheDefinition(Activation act) {
-        int n = 64, in = 300, o = 33;
+        int n = act == Activation.NONE ? 256 : 64, in = act == Activation.NONE ? 784 : 300, o = act == Activation.NONE ? 1024 : 33;
         List<TensorType> types = List.of(TensorType.of(DType.F32, n, in), TensorType.of(DType.I8, o, in), TensorType.of(DType.F32, o), TensorType.of(DType.F32, o));
         Graph.Builder b = Graph.builder();
         List<Value> ins = new ArrayList<>();
@@ -51,6 +51,7 @@ class OneDnnQuantizedLinearTest {
         double[] want = Reference.run(b.build(List.of(y)), data).getFirst();
         try (Kernel k = acc.kernel(node, CompileOptions.defaults())) {
             assertTrue(k instanceof OneDnnQuantizedLinear, "native int8 kernel, got " + k);
+            System.out.println("int8 matmul " + n + "x" + in + "x" + o + ": " + ((OneDnnQuantizedLinear) k).implementation());
             List<HostBuffer> bufs = new ArrayList<>();
             MemorySegment[] inSegs = new MemorySegment[4];
             for (int i = 0; i < 4; i++) {
@@ -63,6 +64,17 @@ class OneDnnQuantizedLinearTest {
             bufs.add(out);
             k.run(inSegs, new MemorySegment[] {out.segment()});
             double[] got = HostData.read(out.segment(), y.type());
+            if (System.getenv("KILN_INT8_TIME") != null) {
+                for (int rep = 0; rep < 3; rep++) {
+                    long t0 = System.nanoTime();
+                    for (int it = 0; it < 50; it++) k.run(inSegs, new MemorySegment[] {out.segment()});
+                    long t1 = System.nanoTime();
+                    float sc = 0;
+                    for (int it = 0; it < 50; it++) sc += OneDnnQuantizedLinear.scale(inSegs[0], (long) n * in);
+                    long t2 = System.nanoTime();
+                    System.out.printf("kernel %.1f us/run, scale pass %.1f us (%s)%n", (t1 - t0) / 50e3, (t2 - t1) / 50e3, sc);
+                }
+            }
             for (int i = 0; i < got.length; i++) {
                 assertEquals(want[i], got[i], 1e-6 * (in + 1) + 1e-5 * Math.abs(want[i]), "element " + i);
             }
