@@ -69,10 +69,15 @@ class OneDnnQuantizedLinearTest {
                     long t0 = System.nanoTime();
                     for (int it = 0; it < 50; it++) k.run(inSegs, new MemorySegment[] {out.segment()});
                     long t1 = System.nanoTime();
+                    float[] xf = new float[n * in];
+                    byte[] qf = new byte[n * in];
+                    MemorySegment.copy(inSegs[0], java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, xf, 0, xf.length);
                     float sc = 0;
-                    for (int it = 0; it < 50; it++) sc += OneDnnQuantizedLinear.scale(inSegs[0], (long) n * in);
+                    for (int it = 0; it < 50; it++) sc += OneDnnQuantizedLinear.scale(xf);
                     long t2 = System.nanoTime();
-                    System.out.printf("kernel %.1f us/run, scale pass %.1f us (%s)%n", (t1 - t0) / 50e3, (t2 - t1) / 50e3, sc);
+                    for (int it = 0; it < 50; it++) OneDnnQuantizedLinear.quantize(xf, qf, sc);
+                    long t3 = System.nanoTime();
+                    System.out.printf("kernel %.1f us/run, scale pass %.1f us, quantize pass %.1f us (%s)%n", (t1 - t0) / 50e3, (t2 - t1) / 50e3, (t3 - t2) / 50e3, sc);
                 }
             }
             for (int i = 0; i < got.length; i++) {
