@@ -35,7 +35,8 @@ final class OneDnnAccelerator extends KernelAccelerator {
     private static final Capabilities CAPABILITIES = new Capabilities(
             Set.of(DType.F32, DType.F64, DType.BF16, DType.F16, DType.I32, DType.I64, DType.I8, DType.BOOL),
             Set.of(Composite.Linear.class, Composite.Gelu.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.MaxPool2d.class, Composite.AvgPool2d.class,
-                    Composite.SoftmaxCrossEntropy.class, Composite.SoftmaxCrossEntropyGrad.class, Composite.SgdUpdate.class, Composite.AdamUpdate.class),
+                    Composite.SoftmaxCrossEntropy.class, Composite.SoftmaxCrossEntropyGrad.class, Composite.SgdUpdate.class, Composite.AdamUpdate.class,
+                    Composite.QuantizedLinear.class),
             CpuFeatures.precisions(),
             // True when an MPI library loads; MPI itself is initialised only when collectives are asked for.
             MpiLibrary.process() instanceof MpiLibrary.Found);
@@ -148,6 +149,9 @@ final class OneDnnAccelerator extends KernelAccelerator {
                 case Composite.SoftmaxCrossEntropyGrad s -> { if (in(n, 2).dtype() == DType.F32) return JavaLoss.backward(rows, cols, in(n, 1).dtype()); }
                 default -> { }
             }
+        }
+        if (c instanceof Composite.QuantizedLinear q && OneDnnQuantizedLinear.supports(q, in(n, 0), n.output().type())) {
+            return OneDnnQuantizedLinear.create(engine, what, q, in(n, 0), in(n, 1));
         }
         if (nativeF32(n)) {
             TensorType t = in(n, 0);

@@ -27,7 +27,7 @@ final class OneDnnPrimitive implements Kernel, AutoCloseable {
     private final int inputs;
     private final Handle handle = new Handle();
     /** 1 for small primitives, else 0 (the engine's thread count). */
-    private final int threadCap;
+    private int threadCap;
 
     /**
      * Below this many bytes of operands a primitive runs on the calling thread alone: waking
@@ -65,6 +65,12 @@ final class OneDnnPrimitive implements Kernel, AutoCloseable {
         }
         engine.own(this);
     }
+
+    /**
+     * Decides the thread cap as if the operands took {@code bytes}: an int8 matmul does as much
+     * work as an f32 one on four times its bytes, so its own size would keep it on one thread.
+     */
+    void capThreadsAsIf(long bytes) { threadCap = bytes < SMALL_BYTES ? 1 : 0; }
 
     @Override public void run(MemorySegment[] in, MemorySegment[] out) {
         // Executables may outlive their accelerator; a freed primitive must fail in Java, not crash the JVM.

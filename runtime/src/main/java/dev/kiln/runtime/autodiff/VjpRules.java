@@ -194,6 +194,7 @@ final class VjpRules {
             case Composite.LayerNormGrad n -> throw new AssertionError("layernormgrad differentiates through its decomposition");
             case Composite.SgdUpdate u -> throw new UnsupportedOperationException("optimizer updates are not differentiable");
             case Composite.AdamUpdate u -> throw new UnsupportedOperationException("optimizer updates are not differentiable");
+            case Composite.QuantizedLinear q -> throw new UnsupportedOperationException("quantizedlinear is for inference: int8 rounding has no useful gradient");
         };
     }
 

@@ -48,6 +48,64 @@ public sealed interface Composite extends Op {
     }
 
     /**
+     * Dynamic int8 {@link Linear}, PyTorch's {@code quantize_dynamic} layer: inputs x[n, in] (f32 or
+     * f64), int8 weights wq[out, in], their per-output-channel scales ws[out] and bias[out]; output
+     * {@code act(dequant(quant(x) @ wq^T) + bias)} in x's type. The definition, which a native int8
+     * kernel must reproduce:
+     * <ul>
+     * <li>x is quantized symmetrically per tensor, per call: {@code xs = max(max|x|, MIN_NORMAL) / 127},
+     * {@code qx = round(x / xs)} with ties away from zero, so {@code |qx| <= 127} (no clamp needed;
+     * the floor keeps an all-zero batch at zero instead of 0/0);</li>
+     * <li>the integer products are summed as x's type holds them: exactly in f32 up to 1040 inputs
+     * ({@code 1040 * 127^2 < 2^24}), as an int32 accumulator would;</li>
+     * <li>the sum is dequantized by {@code xs * ws[o]}, then bias and activation follow.</li>
+     * </ul>
+     * A native kernel may round x/xs differently at an exact tie only, which the kit's cases avoid.
+     */
+    record QuantizedLinear(Activation activation) implements Composite {
+        /** The largest int8 magnitude used: symmetric, so -128 is never produced. */
+        public static final int QMAX = 127;
+
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 4);
+            TensorType x = in.get(0), wq = in.get(1), ws = in.get(2), bias = in.get(3);
+            if (x.dtype() != DType.F32 && x.dtype() != DType.F64) throw error("needs f32 or f64 x: integer products sum exactly only there", in);
+            if (wq.dtype() != DType.I8) throw error("weights must be i8, got " + wq.dtype().label(), in);
+            if (x.shape().rank() != 2 || wq.shape().rank() != 2) throw error("needs x[n, in] and wq[out, in]", in);
+            if (x.shape().dim(1) != wq.shape().dim(1)) throw error("input has " + x.shape().dim(1) + " features, weight expects " + wq.shape().dim(1), in);
+            TensorType perChannel = new TensorType(x.dtype(), Shape.of(wq.shape().dim(0)));
+            if (!ws.equals(perChannel) || !bias.equals(perChannel)) throw error("scales and bias must be " + perChannel, in);
+            return List.of(new TensorType(x.dtype(), Shape.of(x.shape().dim(0), wq.shape().dim(0))));
+        }
+
+        public List<Value> decompose(Graph.Builder b, List<Value> in) {
+            Value x = in.get(0), ws = in.get(2), bias = in.get(3);
+            DType f = x.type().dtype();
+            Value xs = scale(b, x);
+            Value qx = quantize(b, x, xs);
+            Value acc = b.matmul(b.cast(qx, f), b.cast(in.get(1), f), false, true);
+            Value z = b.add(b.mul(acc, b.mul(xs, ws)), bias);
+            return List.of(activation.apply(b, z));
+        }
+
+        /** The per-tensor symmetric scale of x, a scalar: {@code max(max|x|, MIN_NORMAL) / 127}. */
+        public static Value scale(Graph.Builder b, Value x) {
+            List<Integer> all = new java.util.ArrayList<>();
+            for (int i = 0; i < x.type().shape().rank(); i++) all.add(i);
+            Value amax = b.max(b.unary(UnaryFn.ABS, x), all, false);
+            Value floored = b.binary(BinaryFn.MAX, amax, b.scalar(Float.MIN_NORMAL, amax));
+            return b.div(floored, b.scalar(QMAX, floored));
+        }
+
+        /** {@code round(x / scale)} as i8, ties away from zero: Cast truncates, so add +-0.5 first. */
+        public static Value quantize(Graph.Builder b, Value x, Value scale) {
+            Value v = b.div(x, scale);
+            Value half = b.where(b.binary(BinaryFn.LT, v, b.scalar(0, v)), b.scalar(-0.5, v), b.scalar(0.5, v));
+            return b.cast(b.add(v, half), DType.I8);
+        }
+    }
+
+    /**
      * GELU, exact: {@code x/2 (1 + erf(x / sqrt 2))}, PyTorch's and Keras's default GELU. (The tanh
      * form is the primitive {@link UnaryFn#GELU}.) A composite so that a plugin with a native
      * kernel, as oneDNN's {@code gelu_erf}, runs it as one op.

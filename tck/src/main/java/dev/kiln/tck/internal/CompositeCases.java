@@ -22,6 +22,7 @@ public final class CompositeCases {
     public static List<OpCase> all(DType f) {
         List<OpCase> c = new ArrayList<>();
         linear(c, f);
+        quantizedLinear(c, f);
         softmax(c, f);
         gelu(c, f);
         crossEntropy(c, f);
@@ -41,6 +42,25 @@ public final class CompositeCases {
                 String name = "linear " + act.name().toLowerCase(Locale.ROOT) + " " + shape(x) + "x" + shape(w) + "+" + shape(b);
                 // relu's kink: z is a sum of 3+ products plus a bias, so an exact zero has probability zero.
                 c.add(new OpCase("linear", name, new Composite.Linear(act), List.of(x, w, b), List.of(UNIFORM, UNIFORM, UNIFORM), List.of(0, 1, 2), s[1] + 1));
+            }
+        }
+    }
+
+    /**
+     * Int8 linear layers, f32 and f64 only (see {@link Composite.QuantizedLinear#infer}). The
+     * activations stay off rounding ties ({@link Sampler#quantizable}), so every plugin quantizes
+     * them to the same integers and the integer products sum exactly; what remains is the f32
+     * rounding of the dequantization, within the usual forward tolerance. Not differentiable.
+     */
+    private static void quantizedLinear(List<OpCase> c, DType f) {
+        if (f != DType.F32 && f != DType.F64) return;
+        int[][] sizes = {{7, 13, 5}, {1, 3, 1}, {4, 33, 2}, {5, 257, 17}};
+        for (Activation act : List.of(Activation.NONE, Activation.RELU)) {
+            for (int[] s : sizes) {
+                TensorType x = t(f, s[0], s[1]), wq = t(DType.I8, s[2], s[1]), ws = t(f, s[2]), b = t(f, s[2]);
+                String name = "quantizedlinear " + act.name().toLowerCase(Locale.ROOT) + " " + shape(x) + "xi8" + shape(wq);
+                c.add(new OpCase("quantizedlinear", name, new Composite.QuantizedLinear(act), List.of(x, wq, ws, b),
+                        List.of(Sampler.quantizable(2), Sampler.integers(-127, 128), Sampler.uniform(0.001, 0.02), UNIFORM), NOT_DIFFERENTIATED, s[1] + 1));
             }
         }
     }

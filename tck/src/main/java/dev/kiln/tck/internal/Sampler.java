@@ -59,6 +59,21 @@ public interface Sampler {
         };
     }
 
+    /**
+     * For int8 quantization: the first element is +-{@code maxAbs}, so the per-tensor scale is
+     * {@code maxAbs / 127} on every plugin, and every other element lies within 0.4 of a multiple of
+     * that scale, so {@code round(x / scale)} is unambiguous however a kernel divides.
+     */
+    static Sampler quantizable(double maxAbs) {
+        return (r, n) -> {
+            double[] x = new double[n];
+            double step = maxAbs / 127;
+            for (int i = 0; i < n; i++) x[i] = step * (r.nextInt(-126, 127) + 0.8 * (r.nextDouble() - 0.5));
+            if (n > 0) x[0] = r.nextBoolean() ? maxAbs : -maxAbs;
+            return x;
+        };
+    }
+
     /** The same value everywhere (seeds, step counters). */
     static Sampler constant(double v) {
         return (r, n) -> {
