@@ -135,9 +135,20 @@ public final class Parameter {
      * from a callback.
      */
     public Parameter setTrainable(boolean trainable) {
-        this.trainable = trainable;
+        if (this.trainable != trainable) {
+            this.trainable = trainable;
+            TRAINABLE_CHANGES.incrementAndGet();
+        }
         return this;
     }
+
+    private static final java.util.concurrent.atomic.AtomicLong TRAINABLE_CHANGES = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * Counts {@link #setTrainable} calls that changed a parameter, any parameter: a compiled step
+     * reads it once per step, and looks at its own parameters only when it moved.
+     */
+    public static long trainableChanges() { return TRAINABLE_CHANGES.get(); }
 
     /** The value if it has been materialised, else null. */
     public Tensor current() { return value; }

@@ -347,12 +347,18 @@ public final class Trainer implements AutoCloseable {
 
     /** Which parameters the compiled training steps update; null before the first. */
     private java.util.BitSet trainableCompiled;
+    /** {@link Parameter#trainableChanges()} when {@link #trainableCompiled} was taken. */
+    private long trainableSeen = -1;
 
     /**
      * A step compiled before parameters were frozen or unfrozen would keep training the old set:
      * drop the compiled steps when the set changes, so the next batch compiles for the new one.
+     * One counter read per step; the model is walked only after some parameter changed.
      */
     private void recompileIfFrozenChanged() {
+        long changes = Parameter.trainableChanges();
+        if (changes == trainableSeen) return;
+        trainableSeen = changes;
         List<Parameter> ps = model.parameters();
         java.util.BitSet now = new java.util.BitSet(ps.size());
         for (int i = 0; i < ps.size(); i++) if (ps.get(i).isTrainable()) now.set(i);
