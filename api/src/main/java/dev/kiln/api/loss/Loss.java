@@ -25,6 +25,8 @@ public interface Loss {
     static Loss crossEntropy(double labelSmoothing, Reduction reduction) {
         if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new IllegalArgumentException("crossEntropy: label smoothing must be in [0, 1]: " + labelSmoothing);
         Objects.requireNonNull(reduction, "reduction");
+        // Plain mean cross-entropy is the fused composite, which plugins run as one kernel.
+        if (labelSmoothing == 0 && reduction == Reduction.MEAN) return softmaxCrossEntropy();
         return (output, target) -> {
             Losses.classification("crossEntropy", output, target);
             Tensor logp = output.logSoftmax(1);
