@@ -329,8 +329,7 @@ public final class Trainer implements AutoCloseable {
             try {
                 boolean classification = batch.labels() != null && batch.targetShape().rank() == 1;
                 if (defaultLoss && !classification) {
-                    throw new IllegalArgumentException("trainOnBatch: the batch has " + batch.targetType() + " targets " + batch.targetShape()
-                            + ", but the trainer has the default loss, softmax cross-entropy, which needs one class label per example; set one with Trainer.builder(...).loss(...)");
+                    throw defaultLossRefuses("trainOnBatch", "the batch has " + batch.targetType() + " targets of shape " + batch.targetShape(), batch.targetType());
                 }
                 return trainOn(batch, epochsDone + 1, 1, 1, classification).loss();
             } finally {
@@ -427,10 +426,15 @@ public final class Trainer implements AutoCloseable {
     /** The default loss reads one class label per example; other targets need a loss chosen for them. */
     private void requireLossFor(Dataset data, String what) {
         if (!defaultLoss || isClassification(data)) return;
-        String hint = data.targetType() == DType.F32
+        throw defaultLossRefuses(what, data + " has " + data.targetType() + " targets of shape " + data.targetShape(), data.targetType());
+    }
+
+    /** Why the default loss cannot train on targets other than one class label, and which loss to set instead. */
+    private static IllegalArgumentException defaultLossRefuses(String what, String has, DType targetType) {
+        String hint = targetType == DType.F32
                 ? "Loss.mse() or Loss.huber(1, Reduction.MEAN) for regression, Loss.bceWithLogits(Reduction.MEAN) for multi-label 0/1 targets"
                 : "a loss that reads labels of that shape, e.g. cross-entropy over output.reshape(-1, classes) and target.reshape(-1)";
-        throw new IllegalArgumentException(what + ": " + data + " has " + data.targetType() + " targets of shape " + data.targetShape()
+        return new IllegalArgumentException(what + ": " + has
                 + ", but the trainer has the default loss, softmax cross-entropy, which needs one class label per example;"
                 + " set one with Trainer.builder(...).loss(...): " + hint);
     }
