@@ -54,9 +54,7 @@ public final class MultiHeadAttention extends Module {
         // One matmul for q, k and v together, as PyTorch's packed in_proj does; then each is a third of the columns.
         Tensor qkv = x.reshape(b * t, dim).linear(inProjWeight.value(k), inProjBias.value(k), Composite.Activation.NONE);
         Tensor q = heads(qkv.slice(1, 0, dim), b, t), key = heads(qkv.slice(1, dim, 2 * dim), b, t), v = heads(qkv.slice(1, 2 * dim, 3 * dim), b, t);
-        Tensor o = Tensor.apply1(new Composite.Attention(causal, 1 / Math.sqrt(headDim)), q, key, v);
-        o = o.reshape(b, heads, t, headDim).permute(0, 2, 1, 3).reshape(b * t, dim);
-        return o.linear(outProjWeight.value(k), outProjBias.value(k), Composite.Activation.NONE).reshape(b, t, dim);
+        return merge(Tensor.apply1(new Composite.Attention(causal, 1 / Math.sqrt(headDim)), q, key, v), b, t);
     }
 
     /**
@@ -89,18 +87,14 @@ public final class MultiHeadAttention extends Module {
             Tensor scores = q.matmul(kk.transpose()).mul(1 / Math.sqrt(headDim)); // [b*heads, t, n]
             if (causal) scores = scores.add(causalBias(scores, t, n));
             Tensor pad = keyPaddingMask.reshape(b, 1, 1, n).broadcastTo(b, heads, 1, n).reshape(b * heads, 1, n);
-            scores = pad.where(scores.scalarLike(MASKED).broadcastTo(b * heads, 1, n), scores.scalarLike(0).broadcastTo(b * heads, 1, n)).add(scores);
+            scores = pad.where(scores.scalarLike(Composite.Attention.MASKED).broadcastTo(b * heads, 1, n), scores.scalarLike(0).broadcastTo(b * heads, 1, n)).add(scores);
             o = scores.softmax(2).matmul(v);
         }
-        o = o.reshape(b, heads, t, headDim).permute(0, 2, 1, 3).reshape(b * t, dim);
-        return o.linear(outProjWeight.value(k), outProjBias.value(k), Composite.Activation.NONE).reshape(b, t, dim);
+        return merge(o, b, t);
     }
 
     /** Self-attention with a key padding mask. */
     public Tensor forward(Tensor x, Tensor keyPaddingMask) { return forward(x, x, x, keyPaddingMask); }
-
-    /** What a masked score becomes, as in the fused op: exp underflows to exactly 0, and no NaN can appear. */
-    private static final double MASKED = -1e9;
 
     /** The third {@code part} (q, k or v) of the packed projection: {@code x W[part]^T + b[part]}, [b*len, dim]. */
     private Tensor project(Tensor x, Tensor w, Tensor bias, int part) {
@@ -108,11 +102,18 @@ public final class MultiHeadAttention extends Module {
         return x.reshape(rows, dim).linear(w.slice(0, part * dim, (part + 1) * dim), bias.slice(0, part * dim, (part + 1) * dim), Composite.Activation.NONE);
     }
 
-    /** {@link #MASKED} above the diagonal (key after query), 0 elsewhere, broadcast over batch and heads. */
+    /** {@link Composite.Attention#MASKED} above the diagonal (key after query), 0 elsewhere, broadcast over batch and heads. */
     private static Tensor causalBias(Tensor like, int t, int n) {
         float[] grid = new float[t * n];
-        for (int i = 0; i < t; i++) for (int j = 0; j < n; j++) grid[i * n + j] = j > i ? (float) MASKED : 0f;
+        for (int i = 0; i < t; i++) for (int j = 0; j < n; j++) grid[i * n + j] = j > i ? (float) Composite.Attention.MASKED : 0f;
         return like.kiln().tensor(grid, 1, t, n).cast(like.dtype());
+    }
+
+    /** The heads' outputs [b*heads, t, headDim] side by side again, through the output projection: [b, t, dim]. */
+    private Tensor merge(Tensor o, int b, int t) {
+        var k = o.kiln();
+        Tensor rows = o.reshape(b, heads, t, headDim).permute(0, 2, 1, 3).reshape(b * t, dim);
+        return rows.linear(outProjWeight.value(k), outProjBias.value(k), Composite.Activation.NONE).reshape(b, t, dim);
     }
 
     /** [b*t, dim] to one [t, headDim] matrix per (batch, head): [b*heads, t, headDim]. */

@@ -301,7 +301,7 @@ public sealed interface Composite extends Op {
      */
     record Attention(boolean causal, double scale) implements Composite {
         /** What a masked score becomes: exp underflows to exactly 0, and no NaN can appear. */
-        static final double MASKED = -1e9;
+        public static final double MASKED = -1e9;
 
         public List<TensorType> infer(List<TensorType> in) {
             arity(in, 3);
