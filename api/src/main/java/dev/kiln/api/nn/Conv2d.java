@@ -42,33 +42,11 @@ public final class Conv2d extends Module {
     /** For rectangular kernels, strides, padding or dilation, as PyTorch's tuple arguments: {@code Conv2d.builder(3, 16).kernel(3, 5).stride(1, 2).build()}. */
     public static Builder builder(int in, int out) { return new Builder(in, out); }
 
-    /** Options of a {@link Conv2d}; unset ones are PyTorch's defaults (stride 1, no padding, no dilation, one group, bias). */
-    public static final class Builder {
-        private final int in, out;
-        private int kh = -1, kw = -1, sh = 1, sw = 1, ph, pw, dh = 1, dw = 1, groups = 1;
-        private boolean bias = true;
+    /** Options of a {@link Conv2d}: see {@link ConvOptions}. */
+    public static final class Builder extends ConvOptions<Builder> {
+        private Builder(int in, int out) { super(in, out); }
 
-        private Builder(int in, int out) {
-            this.in = in;
-            this.out = out;
-        }
-
-        public Builder kernel(int h, int w) { kh = h; kw = w; return this; }
-
-        public Builder stride(int h, int w) { sh = h; sw = w; return this; }
-
-        public Builder padding(int h, int w) { ph = h; pw = w; return this; }
-
-        public Builder dilation(int h, int w) { dh = h; dw = w; return this; }
-
-        public Builder groups(int g) { groups = g; return this; }
-
-        public Builder bias(boolean b) { bias = b; return this; }
-
-        public Conv2d build() {
-            if (kh < 0) throw new IllegalStateException("Conv2d.builder(" + in + ", " + out + "): the kernel size is not set");
-            return new Conv2d(in, out, new Window2d(kh, kw, sh, sw, ph, pw, dh, dw), groups, bias);
-        }
+        public Conv2d build() { return new Conv2d(in, out, window("Conv2d"), groups, bias); }
     }
 
     @Override public Tensor forward(Tensor x) {

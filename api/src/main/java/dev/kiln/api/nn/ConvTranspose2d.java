@@ -50,35 +50,15 @@ public final class ConvTranspose2d extends Module {
     /** For rectangular kernels, strides, padding, output padding or dilation, and groups. */
     public static Builder builder(int in, int out) { return new Builder(in, out); }
 
-    /** Options of a {@link ConvTranspose2d}; unset ones are PyTorch's defaults. */
-    public static final class Builder {
-        private final int in, out;
-        private int kh = -1, kw = -1, sh = 1, sw = 1, ph, pw, oh, ow, dh = 1, dw = 1, groups = 1;
-        private boolean bias = true;
+    /** Options of a {@link ConvTranspose2d}: see {@link ConvOptions}, and the output padding (none by default). */
+    public static final class Builder extends ConvOptions<Builder> {
+        private int oh, ow;
 
-        private Builder(int in, int out) {
-            this.in = in;
-            this.out = out;
-        }
-
-        public Builder kernel(int h, int w) { kh = h; kw = w; return this; }
-
-        public Builder stride(int h, int w) { sh = h; sw = w; return this; }
-
-        public Builder padding(int h, int w) { ph = h; pw = w; return this; }
+        private Builder(int in, int out) { super(in, out); }
 
         public Builder outputPadding(int h, int w) { oh = h; ow = w; return this; }
 
-        public Builder dilation(int h, int w) { dh = h; dw = w; return this; }
-
-        public Builder groups(int g) { groups = g; return this; }
-
-        public Builder bias(boolean b) { bias = b; return this; }
-
-        public ConvTranspose2d build() {
-            if (kh < 0) throw new IllegalStateException("ConvTranspose2d.builder(" + in + ", " + out + "): the kernel size is not set");
-            return new ConvTranspose2d(in, out, new Window2d(kh, kw, sh, sw, ph, pw, dh, dw), oh, ow, groups, bias);
-        }
+        public ConvTranspose2d build() { return new ConvTranspose2d(in, out, window("ConvTranspose2d"), oh, ow, groups, bias); }
     }
 
     /** The output height for input height {@code h}: PyTorch's formula. */
