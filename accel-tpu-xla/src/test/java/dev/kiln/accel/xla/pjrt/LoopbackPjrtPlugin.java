@@ -124,8 +124,7 @@ public final class LoopbackPjrtPlugin implements AutoCloseable {
         var s = PjrtLayouts.ERROR_MESSAGE_ARGS;
         args = args.reinterpret(s.structSize());
         if (objects.get(s.pointer(args, "error").address()) instanceof Error e) {
-            s.set(args, "message", e.message());
-            s.set(args, "message_size", e.message().byteSize() - 1);
+            putString(s, args, "message", e.message());
         }
     }
 
@@ -172,19 +171,11 @@ public final class LoopbackPjrtPlugin implements AutoCloseable {
     }
 
     MemorySegment Client_PlatformName(MemorySegment args) {
-        var s = PjrtLayouts.CLIENT_PLATFORM_NAME_ARGS;
-        MemorySegment a = args.reinterpret(s.structSize());
-        s.set(a, "platform_name", platform);
-        s.set(a, "platform_name_size", platform.byteSize() - 1);
-        return MemorySegment.NULL;
+        return putString(PjrtLayouts.CLIENT_PLATFORM_NAME_ARGS, args, "platform_name", platform);
     }
 
     MemorySegment Client_PlatformVersion(MemorySegment args) {
-        var s = PjrtLayouts.CLIENT_PLATFORM_VERSION_ARGS;
-        MemorySegment a = args.reinterpret(s.structSize());
-        s.set(a, "platform_version", version);
-        s.set(a, "platform_version_size", version.byteSize() - 1);
-        return MemorySegment.NULL;
+        return putString(PjrtLayouts.CLIENT_PLATFORM_VERSION_ARGS, args, "platform_version", version);
     }
 
     MemorySegment Client_AddressableDevices(MemorySegment args) {
@@ -209,11 +200,7 @@ public final class LoopbackPjrtPlugin implements AutoCloseable {
     }
 
     MemorySegment DeviceDescription_Kind(MemorySegment args) {
-        var s = PjrtLayouts.DEVICE_DESCRIPTION_KIND_ARGS;
-        MemorySegment a = args.reinterpret(s.structSize());
-        s.set(a, "device_kind", kind);
-        s.set(a, "device_kind_size", kind.byteSize() - 1);
-        return MemorySegment.NULL;
+        return putString(PjrtLayouts.DEVICE_DESCRIPTION_KIND_ARGS, args, "device_kind", kind);
     }
 
     private static final Pattern ARGUMENT = Pattern.compile("%[\\w.]+: tensor<[^>]*>( \\{tf\\.aliasing_output = (\\d+) : i32\\})?");
@@ -355,6 +342,14 @@ public final class LoopbackPjrtPlugin implements AutoCloseable {
     }
 
     // ---- helpers
+
+    /** Fills a {@code const char* <member>} plus {@code size_t <member>_size} out-pair with a NUL-terminated string of ours. */
+    private static MemorySegment putString(PjrtLayouts.Struct s, MemorySegment args, String member, MemorySegment text) {
+        MemorySegment a = args.reinterpret(s.structSize());
+        s.set(a, member, text);
+        s.set(a, member + "_size", text.byteSize() - 1);
+        return MemorySegment.NULL;
+    }
 
     private Buffer buffer(MemorySegment handle) {
         return objects.get(handle.address()) instanceof Buffer b && !b.deleted ? b : null;
