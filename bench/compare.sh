@@ -21,48 +21,20 @@ case "$PRECISION" in fp32|bf16-mixed) ;; *) echo "compare.sh: --precision must b
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# 1. System packages. Installed only as root; otherwise say what is missing and carry on,
-#    so the later steps fail with their own, more precise, message if it matters.
-missing=()
-for pkg in python3-torch libopenblas0-pthread dataset-fashion-mnist; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "compare.sh: installing ${missing[*]}" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
-  else
-    echo "compare.sh: missing packages: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2
-  fi
-fi
+# 1. System packages (bench/lib.sh), the PyTorch anchor's python and the JDK.
+bench_packages python3-torch libopenblas0-pthread dataset-fashion-mnist
+bench_torch_python
+bench_jdk
 
-# Debian's python3-torch lives under /usr/bin/python3, which a pyenv/venv python3 on PATH hides.
-PYTHON=
-for py in /usr/bin/python3 "$(command -v python3 || true)"; do
-  if [ -n "$py" ] && "$py" -c 'import torch, numpy' 2>/dev/null; then PYTHON=$py; break; fi
-done
-[ -n "$PYTHON" ] || { echo "compare.sh: no python3 can import torch and numpy (apt-get install python3-torch)" >&2; exit 1; }
-
-# The JDK the Maven wrapper and toolchain pick: the first /usr/lib/jvm/*25* with bin/java.
-JAVA=
-for d in /usr/lib/jvm/*25*; do
-  if [ -x "$d/bin/java" ]; then JAVA=$d/bin/java; break; fi
-done
-[ -n "$JAVA" ] || { echo "compare.sh: no JDK 25 under /usr/lib/jvm (apt-get install temurin-25-jdk)" >&2; exit 1; }
-
-# 2. Build Kiln. Packaging and build-classpath run in one reactor so the sibling modules
-#    resolve to this build's jars; a separate '-pl examples' run would look for them in ~/.m2.
-#    Every module writes the file; examples is last in reactor order, so its classpath stays.
-#    A failed build or run is reported but PyTorch still runs, so its figure is never lost.
+# 2. Build Kiln (bench/lib.sh). A failed build or run is reported but PyTorch still runs, so its
+#    figure is never lost.
 number() { sed -n "s/^$1: *\([0-9][0-9.eE+]*\) samples\/s.*/\1/p" "$2" | tail -n 1; }
 KILN=
-echo "compare.sh: building Kiln ..." >&2
-if ./mvnw -q -pl examples -am package dependency:build-classpath -DskipTests \
-     -Dmdep.includeScope=runtime -Dmdep.outputFile="$WORK/classpath.txt" >&2; then
-  CP="examples/target/classes:$(cat "$WORK/classpath.txt")"
+if bench_classpath examples "$WORK"; then
   # 3. Kiln. Output is shown as it runs and kept for parsing.
   echo "compare.sh: Kiln (backend $BACKEND, $PRECISION, batch $BATCH, hidden $HIDDEN, $EPOCHS epochs)" >&2
   set +e

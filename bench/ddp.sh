@@ -48,38 +48,19 @@ fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# 1. System packages, as compare.sh: installed only as root, otherwise named.
-missing=()
-for pkg in openmpi-bin libopenmpi-dev dataset-fashion-mnist; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "ddp.sh: installing ${missing[*]}" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
-  else
-    echo "ddp.sh: missing packages: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2
-  fi
-fi
+# 1. System packages (bench/lib.sh): installed only as root, otherwise named.
+bench_packages openmpi-bin libopenmpi-dev dataset-fashion-mnist
 MPIRUN=$(command -v mpirun.openmpi || true)
 [ -n "$MPIRUN" ] || { echo "ddp.sh: mpirun.openmpi not on PATH (apt-get install openmpi-bin)" >&2; exit 1; }
 
-# The JDK the Maven wrapper and toolchain pick: the first /usr/lib/jvm/*25* with bin/java.
-JAVA=
-for d in /usr/lib/jvm/*25*; do
-  if [ -x "$d/bin/java" ]; then JAVA=$d/bin/java; break; fi
-done
-[ -n "$JAVA" ] || { echo "ddp.sh: no JDK 25 under /usr/lib/jvm (apt-get install temurin-25-jdk)" >&2; exit 1; }
+bench_jdk
 
-# 2. Build. Packaging and build-classpath in one reactor, so the sibling modules resolve to this
-#    build's jars (see compare.sh); bench is last in reactor order, so its classpath stays.
-echo "ddp.sh: building Kiln ..." >&2
-./mvnw -q -pl bench -am package dependency:build-classpath -DskipTests \
-  -Dmdep.includeScope=runtime -Dmdep.outputFile="$WORK/classpath.txt" >&2
-CP="bench/target/classes:$(cat "$WORK/classpath.txt")"
+# 2. Build (bench/lib.sh).
+bench_classpath bench "$WORK"
 
 # 3. The raw anchor: the wide MLP's gradient element count, summed by MPI_Allreduce alone.
 FLOATS=$(( 784 * 1024 + 1024 + 1024 * 1024 + 1024 + 1024 * 10 + 10 ))

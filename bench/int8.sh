@@ -23,26 +23,15 @@ done
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# Debian's python3-torch lives under /usr/bin/python3, which a pyenv/venv python3 on PATH hides.
-PYTHON=
-for py in /usr/bin/python3 "$(command -v python3 || true)"; do
-  if [ -n "$py" ] && "$py" -c 'import torch, numpy' 2>/dev/null; then PYTHON=$py; break; fi
-done
-[ -n "$PYTHON" ] || { echo "int8.sh: no python3 can import torch and numpy (apt-get install python3-torch)" >&2; exit 1; }
-JAVA=
-for d in /usr/lib/jvm/*25*; do
-  if [ -x "$d/bin/java" ]; then JAVA=$d/bin/java; break; fi
-done
-[ -n "$JAVA" ] || { echo "int8.sh: no JDK 25 under /usr/lib/jvm (apt-get install temurin-25-jdk)" >&2; exit 1; }
+bench_torch_python
+bench_jdk
 
-# 1. Build Kiln as bench/compare.sh does (one reactor, so the sibling modules are this build's).
-echo "int8.sh: building Kiln ..." >&2
-./mvnw -q -pl examples -am package dependency:build-classpath -DskipTests \
-  -Dmdep.includeScope=runtime -Dmdep.outputFile="$WORK/classpath.txt" >&2
-CP="examples/target/classes:$(cat "$WORK/classpath.txt")"
+# 1. Build Kiln (bench/lib.sh).
+bench_classpath examples "$WORK"
 
 # 2. Kiln: trains, saves the weights, measures fp32 and int8.
 echo "int8.sh: Kiln (onednn, $EPOCHS epoch(s) of training per model)" >&2

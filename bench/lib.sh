@@ -1,0 +1,51 @@
+# Sourced by the benchmark scripts (compare.sh, ddp.sh, int8.sh): what they all look up. Messages
+# name the script that sourced this ($ME), and every function leaves its answer in a variable.
+ME=$(basename "$0")
+
+# Installs the Debian packages given that are missing, as root; otherwise names them and carries
+# on, so the later steps fail with their own, more precise, message if it matters.
+bench_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  if [ "$(id -u)" = 0 ]; then
+    echo "$ME: installing ${missing[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  else
+    echo "$ME: missing packages: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2
+  fi
+}
+
+# JAVA: the JDK the Maven wrapper and toolchain pick, the first /usr/lib/jvm/*25* with bin/java.
+bench_jdk() {
+  JAVA=
+  local d
+  for d in /usr/lib/jvm/*25*; do
+    if [ -x "$d/bin/java" ]; then JAVA=$d/bin/java; break; fi
+  done
+  [ -n "$JAVA" ] || { echo "$ME: no JDK 25 under /usr/lib/jvm (apt-get install temurin-25-jdk)" >&2; exit 1; }
+}
+
+# PYTHON: a python3 that imports torch and numpy. Debian's python3-torch lives under
+# /usr/bin/python3, which a pyenv/venv python3 on PATH hides.
+bench_torch_python() {
+  PYTHON=
+  local py
+  for py in /usr/bin/python3 "$(command -v python3 || true)"; do
+    if [ -n "$py" ] && "$py" -c 'import torch, numpy' 2>/dev/null; then PYTHON=$py; break; fi
+  done
+  [ -n "$PYTHON" ] || { echo "$ME: no python3 can import torch and numpy (apt-get install python3-torch)" >&2; exit 1; }
+}
+
+# CP: module $1's classes and runtime classpath, built into $2. Packaging and build-classpath run
+# in one reactor so the sibling modules resolve to this build's jars (a separate '-pl' run would
+# look for them in ~/.m2); every module writes the file and $1 comes last in reactor order, so
+# its classpath stays. Returns the build's status.
+bench_classpath() {
+  echo "$ME: building Kiln ..." >&2
+  ./mvnw -q -pl "$1" -am package dependency:build-classpath -DskipTests \
+    -Dmdep.includeScope=runtime -Dmdep.outputFile="$2/classpath.txt" >&2 || return
+  CP="$1/target/classes:$(cat "$2/classpath.txt")"
+}
