@@ -316,29 +316,12 @@ public final class Trainer implements AutoCloseable {
             if (accumulation != 1) throw new IllegalStateException("trainOnBatch applies one optimizer step per batch; this trainer accumulates " + accumulation + " micro-batches");
             if (dist != null) throw new IllegalStateException("trainOnBatch: in a process group of " + dist.worldSize() + " ranks, train with fit");
             if (batch.size() == 0) throw new IllegalArgumentException("trainOnBatch: the batch is empty");
-            // The epoch's running sums belong to fit: this step is measured apart from them.
-            double lossSum = epochLossSum;
-            var correct = epochCorrect;
-            var seen = epochSeen;
-            double[][] sums = epochMetricSums;
-            int done = batchesDone;
-            epochLossSum = 0;
-            epochCorrect = 0;
-            epochSeen = 0;
-            epochMetricSums = newSums(metrics);
-            try {
-                boolean classification = batch.labels() != null && batch.targetShape().rank() == 1;
-                if (defaultLoss && !classification) {
-                    throw defaultLossRefuses("trainOnBatch", "the batch has " + batch.targetType() + " targets of shape " + batch.targetShape(), batch.targetType());
-                }
-                return trainOn(batch, epochsDone + 1, 1, 1, classification).loss();
-            } finally {
-                epochLossSum = lossSum;
-                epochCorrect = correct;
-                epochSeen = seen;
-                epochMetricSums = sums;
-                batchesDone = done;
+            boolean classification = batch.labels() != null && batch.targetShape().rank() == 1;
+            if (defaultLoss && !classification) {
+                throw defaultLossRefuses("trainOnBatch", "the batch has " + batch.targetType() + " targets of shape " + batch.targetShape(), batch.targetType());
             }
+            // The step alone: fit's epoch sums and batch count are not this loop's.
+            return runStep("trainOnBatch", batch, epochsDone + 1, 1, 1).result().loss();
         } finally {
             end();
         }
@@ -370,7 +353,26 @@ public final class Trainer implements AutoCloseable {
 
     /** One batch; with accumulation one micro-batch, the step applied after the last of a group or of the epoch ({@code batchesLeft} counts this one). */
     private BatchLogs trainOn(Batch batch, int epoch, int steps, int batchesLeft, boolean classification) {
-        checkNotClosed("fit");
+        Stepped st = runStep("fit", batch, epoch, batchesLeft, batchesDone + 1);
+        CompiledStep.Result r = st.result();
+        batchesDone++;
+        epochLossSum += (double) r.loss() * batch.size();
+        if (classification) epochCorrect += Metrics.correct(r.output(), batch.labels(), batch.size());
+        epochSeen += batch.size();
+        for (int m = 0; m < metrics.size(); m++) metrics.get(m).update(r.output(), st.step().outputShape(), batch, epochMetricSums[m]);
+        return new BatchLogs(epoch, batchesDone, steps, step, r.loss(), epochLossSum / epochSeen, st.lr(), r.output(), st.step().outputShape(), batch);
+    }
+
+    /** What one batch's run of the compiled step gave: its result, the step that ran, and the rate it used. */
+    private record Stepped(CompiledStep.Result result, CompiledStep step, double lr) {}
+
+    /**
+     * The compiled step on one batch (compiled on first use), and the optimizer step once the
+     * batch closes an accumulation group ({@code batchesLeft} counts this one); no epoch accounting,
+     * which is {@link #trainOn}'s. {@code batchIndex} names the batch in messages.
+     */
+    private Stepped runStep(String what, Batch batch, int epoch, int batchesLeft, int batchIndex) {
+        checkNotClosed(what);
         recompileIfFrozenChanged();
         CompiledStep cs = trainSteps.get(StepKey.of(batch));
         if (cs == null) {
@@ -378,11 +380,11 @@ public final class Trainer implements AutoCloseable {
             trainSteps.put(StepKey.of(batch), cs);
             checkMetrics(metrics, cs, batch);
         }
-        checkLabels(batch, cs, "training batch", batchesDone + 1, epoch);
+        checkLabels(batch, cs, "training batch", batchIndex, epoch);
         double lr = optimizer.learningRateAt(step);
         // The step takes the rate as a float32 scalar: a rate that is not a finite, non-negative float would train to NaN.
         if (!(lr >= 0) || !Float.isFinite((float) lr)) {
-            throw new IllegalArgumentException("fit: the learning rate at step " + (step + 1) + " is " + lr + "; it must be finite, >= 0 and within float range");
+            throw new IllegalArgumentException(what + ": the learning rate at step " + (step + 1) + " is " + lr + "; it must be finite, >= 0 and within float range");
         }
         if (dist != null) syncBuffers();
         StepEvent ev = new StepEvent();
@@ -402,7 +404,6 @@ public final class Trainer implements AutoCloseable {
                 micro = 0;
             }
         }
-        batchesDone++;
         if (ev.shouldCommit()) {
             ev.step = step;
             ev.epoch = epoch;
@@ -411,11 +412,7 @@ public final class Trainer implements AutoCloseable {
             ev.learningRate = lr;
             ev.commit();
         }
-        epochLossSum += (double) r.loss() * batch.size();
-        if (classification) epochCorrect += Metrics.correct(r.output(), batch.labels(), batch.size());
-        epochSeen += batch.size();
-        for (int m = 0; m < metrics.size(); m++) metrics.get(m).update(r.output(), cs.outputShape(), batch, epochMetricSums[m]);
-        return new BatchLogs(epoch, batchesDone, steps, step, r.loss(), epochLossSum / epochSeen, lr, r.output(), cs.outputShape(), batch);
+        return new Stepped(r, cs, lr);
     }
 
     /** The batch's targets as the step's second input: its labels or its float targets. */
