@@ -15,7 +15,6 @@ import dev.kiln.spi.Capabilities;
 import dev.kiln.spi.Collectives;
 import dev.kiln.spi.Executable;
 import dev.kiln.spi.ir.Graph;
-import dev.kiln.spi.ir.Lowering;
 import dev.kiln.spi.ir.Node;
 import dev.kiln.spi.ir.TensorType;
 import java.lang.foreign.Arena;
@@ -103,10 +102,9 @@ final class PjrtAccelerator implements Accelerator {
     @Override public Executable compile(Graph graph, dev.kiln.spi.CompileOptions options) {
         checkOpen();
         for (Node n : graph.nodes()) n.checkTypes();
-        Graph lowered = Lowering.decompose(graph, c -> false);
-        // Emitted now so that a graph the emitter cannot write fails here, not at its first run.
-        StableHloEmitter.emit(lowered, StableHloEmitter.Options.defaults());
-        Step step = new Step(lowered);
+        // Emitted now (the emitter decomposes every composite) so that a graph it cannot write fails
+        // here, not at its first run; the text serves runs that donate nothing.
+        Step step = new Step(graph, StableHloEmitter.emit(graph, StableHloEmitter.Options.defaults()).text());
         own(step);
         return step;
     }
@@ -229,8 +227,11 @@ final class PjrtAccelerator implements Accelerator {
         private final List<TensorType> outputs;
         private final Map<Map<Integer, Integer>, PjrtExecutable> compiled = new HashMap<>();
 
-        Step(Graph graph) {
+        private final String plainText;
+
+        Step(Graph graph, String plainText) {
             this.graph = graph;
+            this.plainText = plainText;
             this.outputs = graph.outputs().stream().map(v -> v.type()).toList();
         }
 
@@ -293,7 +294,8 @@ final class PjrtAccelerator implements Accelerator {
         private PjrtExecutable executable(Map<Integer, Integer> donations) {
             PjrtExecutable e = compiled.get(donations);
             if (e == null) {
-                String text = StableHloEmitter.emit(graph, StableHloEmitter.Options.defaults().withDonations(donations)).text();
+                String text = donations.isEmpty() ? plainText
+                        : StableHloEmitter.emit(graph, StableHloEmitter.Options.defaults().withDonations(donations)).text();
                 e = client.compile(text, CompileOptions.replicas(1));
                 compiled.put(Map.copyOf(donations), e);
             }

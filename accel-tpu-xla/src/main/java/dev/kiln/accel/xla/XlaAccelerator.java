@@ -12,7 +12,6 @@ import dev.kiln.spi.Executable;
 import dev.kiln.spi.Kernel;
 import dev.kiln.spi.KernelAccelerator;
 import dev.kiln.spi.ir.Graph;
-import dev.kiln.spi.ir.Lowering;
 import dev.kiln.spi.ir.Node;
 import dev.kiln.spi.ir.TensorType;
 import dev.kiln.spi.ir.Value;
@@ -46,10 +45,10 @@ final class XlaAccelerator extends KernelAccelerator {
     @Override public Executable compile(Graph graph, CompileOptions options) {
         if (!memoryScope().scope().isAlive()) throw new IllegalStateException("this xla accelerator is closed");
         for (Node n : graph.nodes()) n.checkTypes();
-        Graph lowered = Lowering.decompose(graph, c -> false);
-        String module = StableHloEmitter.emit(lowered, StableHloEmitter.Options.defaults()).text();
-        List<TensorType> ins = lowered.inputs().stream().map(Value::type).toList();
-        List<TensorType> outs = lowered.outputs().stream().map(Value::type).toList();
+        // The emitter decomposes every composite itself; inputs and outputs are the graph's either way.
+        String module = StableHloEmitter.emit(graph, StableHloEmitter.Options.defaults()).text();
+        List<TensorType> ins = graph.inputs().stream().map(Value::type).toList();
+        List<TensorType> outs = graph.outputs().stream().map(Value::type).toList();
         return new XlaExecutable(this, XlaCallModuleExecutor.compile(module, ins, outs), outs);
     }
 
