@@ -25,6 +25,20 @@ public interface Kernel extends AutoCloseable {
      */
     default boolean isView() { return false; }
 
+    /**
+     * For a view: where the output's bytes start within the input's (a slice of a contiguous
+     * range; zero for a reshape). The output must fit inside the input from there.
+     */
+    default long viewOffset() { return 0; }
+
+    /**
+     * Where each input's bytes lie, unchanged and contiguous, within the output, when laying them
+     * there is all the kernel does (a concat along its outermost axis); null otherwise. An
+     * executable may then have the inputs' producers write into the output directly and not run
+     * the kernel at all; {@link #run} must still copy, for when it cannot.
+     */
+    default long[] inputOffsets() { return null; }
+
     /** Frees what the kernel holds (native primitives, scratch); called when its executable closes. */
     @Override default void close() {}
 }

@@ -26,6 +26,8 @@ final class SequentialExecutable implements Executable {
     private final MemoryPlan plan;
     private final HostBuffer arena;
     private final MemorySegment[] seg;
+    /** Per slot that shows a window of other memory: the last memory it was cut from, and the cut (a run then allocates nothing). */
+    private final MemorySegment[] windowOf, window;
     private final MemorySegment[][] ins, outs;
     private final HostBuffer[] staging;
     private final boolean[] staged;
@@ -47,11 +49,11 @@ final class SequentialExecutable implements Executable {
         this.scope = scope;
         this.graph = graph;
         this.kernels = kernels.toArray(Kernel[]::new);
-        boolean[] viewable = new boolean[this.kernels.length];
-        for (int i = 0; i < viewable.length; i++) viewable[i] = this.kernels[i].isView();
-        this.plan = new MemoryPlan(graph, viewable);
+        this.plan = new MemoryPlan(graph, this.kernels);
         this.arena = plan.arenaBytes > 0 ? HostBuffer.allocate(bytes(plan.arenaBytes), scope) : null;
         this.seg = new MemorySegment[plan.slots];
+        this.windowOf = new MemorySegment[plan.slots];
+        this.window = new MemorySegment[plan.slots];
         for (int s = 0; s < plan.slots; s++) if (plan.inArena(s)) seg[s] = arena.segment().asSlice(plan.offset[s], plan.bytes[s]);
         ins = new MemorySegment[this.kernels.length][];
         outs = new MemorySegment[this.kernels.length][];
@@ -105,13 +107,15 @@ final class SequentialExecutable implements Executable {
             staged[j] = !writableEarly(s, outputs.get(j), inputs);
             seg[s] = staged[j] ? staging(j) : KernelAccelerator.host(outputs.get(j)).segment();
         }
+        for (int s = 0; s < plan.slots; s++) if (plan.isPlacedPart(s)) seg[s] = window(s, seg[plan.source(s)], plan.at(s));
         boolean timed = PROFILE && runs++ >= PROFILE_SKIP;
         for (int i = 0; i < kernels.length; i++) {
             int[] is = plan.inSlots[i], os = plan.outSlots[i];
             if (plan.view[i]) {
-                seg[os[0]] = seg[is[0]];
+                seg[os[0]] = window(os[0], seg[is[0]], plan.viewOffset[i]);
                 continue;
             }
+            if (plan.placed[i]) continue;
             for (int j = 0; j < is.length; j++) ins[i][j] = seg[is[j]];
             for (int j = 0; j < os.length; j++) outs[i][j] = seg[os[j]];
             if (timed) {
@@ -135,15 +139,27 @@ final class SequentialExecutable implements Executable {
         }
     }
 
+    /** {@code slot}'s bytes: {@code from} cut at {@code offset}, the same cut as last run when {@code from} is. */
+    private MemorySegment window(int slot, MemorySegment from, long offset) {
+        long bytes = plan.bytes[slot];
+        if (offset == 0 && from.byteSize() == bytes) return from;
+        if (windowOf[slot] != from) {
+            windowOf[slot] = from;
+            window[slot] = from.asSlice(offset, bytes);
+        }
+        return window[slot];
+    }
+
     /** Whether the producer of {@code slot} may write straight into {@code out}, given which inputs {@code out} also is. */
     private boolean writableEarly(int slot, Buffer out, List<Buffer> inputs) {
-        int p = plan.def[slot];
+        int p = plan.firstWrite[slot];
         for (int i = 0; i < inputs.size(); i++) {
             if (inputs.get(i) != out) continue;
             int in = plan.inputSlots[i];
             int last = plan.lastRead[in];
             if (last < p) continue;
-            if (last > p) return false;
+            // Written by placed parts before its own step: no single producer can update it in place.
+            if (last > p || p != plan.def[slot]) return false;
             int[] is = plan.inSlots[p], os = plan.outSlots[p];
             int o = 0;
             while (os[o] != slot) o++;

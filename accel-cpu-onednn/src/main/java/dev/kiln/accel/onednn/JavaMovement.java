@@ -42,11 +42,26 @@ final class JavaMovement {
         return (i, o) -> copy(i[0], o[0], sp, es);
     }
 
+    /** A slice; a view of its input's bytes from the first kept element when it keeps one contiguous range. */
     static Kernel slice(int axis, int start, TensorType in, TensorType out) {
         long[] strides = in.shape().strides();
         Strided sp = Strided.withBases(out.shape(), new long[] {0, start * strides[axis]}, Strided.dense(out.shape()), strides);
         int es = in.dtype().byteSize();
-        return (i, o) -> copy(i[0], o[0], sp, es);
+        if (!outermost(in.shape(), axis)) return (i, o) -> copy(i[0], o[0], sp, es);
+        long offset = start * strides[axis] * es;
+        return new Kernel() {
+            @Override public void run(MemorySegment[] i, MemorySegment[] o) { copy(i[0], o[0], sp, es); }
+
+            @Override public boolean isView() { return true; }
+
+            @Override public long viewOffset() { return offset; }
+        };
+    }
+
+    /** Whether every axis before {@code axis} has size 1, so that a range along it is one contiguous range of bytes. */
+    private static boolean outermost(Shape s, int axis) {
+        for (int a = 0; a < axis; a++) if (s.dim(a) != 1) return false;
+        return true;
     }
 
     /** Each input lands in a window of the output: the output's strides, offset along the axis. */
@@ -60,8 +75,14 @@ final class JavaMovement {
             offset += s.dim(axis);
         }
         int es = out.dtype().byteSize();
-        return (in, o) -> {
-            for (int k = 0; k < parts.length; k++) copy(in[k], o[0], parts[k], es);
+        if (!outermost(out.shape(), axis)) return (in, o) -> { for (int k = 0; k < parts.length; k++) copy(in[k], o[0], parts[k], es); };
+        // Inputs lie end to end: the executable may have their producers write there (see Kernel#inputOffsets).
+        long[] at = new long[ins.size()];
+        for (int k = 1; k < at.length; k++) at[k] = at[k - 1] + ins.get(k - 1).byteSize();
+        return new Kernel() {
+            @Override public void run(MemorySegment[] in, MemorySegment[] o) { for (int k = 0; k < parts.length; k++) copy(in[k], o[0], parts[k], es); }
+
+            @Override public long[] inputOffsets() { return at.clone(); }
         };
     }
 
