@@ -15,7 +15,7 @@ record DatasetLocator(String name, String displayName, int numClasses, Path syst
     static final String ENV = "KILN_DATASETS";
 
     /** Loads {@code split}, from {@code explicitDir} only when given, else from the first default place that has it. */
-    InMemoryDataset load(Path explicitDir, Split split, Map<String, String> env, Path home) {
+    ImageDataset load(Path explicitDir, Split split, Map<String, String> env, Path home) {
         List<Path> places = new ArrayList<>();
         if (explicitDir != null) {
             // An explicit directory is authoritative: silently falling back elsewhere would hide a
@@ -31,7 +31,10 @@ record DatasetLocator(String name, String displayName, int numClasses, Path syst
         for (Path dir : places) {
             Path images = find(dir, split.filePrefix() + "-images-idx3-ubyte");
             Path labels = find(dir, split.filePrefix() + "-labels-idx1-ubyte");
-            if (images != null && labels != null) return IdxReader.load(images, labels, numClasses);
+            if (images != null && labels != null) {
+                Path cache = DecodedCache.directory(env, home);
+                return IdxReader.load(DecodedCache.decoded(images, cache), DecodedCache.decoded(labels, cache), numClasses);
+            }
             report.append("\n  ").append(dir).append(": ").append(!Files.isDirectory(dir) ? "no such directory"
                     : images == null && labels == null ? "no " + split.filePrefix() + "-* files"
                     : "missing " + (images == null ? split.filePrefix() + "-images-idx3-ubyte[.gz]"

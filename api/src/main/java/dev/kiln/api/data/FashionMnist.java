@@ -52,15 +52,15 @@ public final class FashionMnist {
 
     private FashionMnist() {}
 
-    public static InMemoryDataset train() { return load(Split.TRAIN); }
+    public static ImageDataset train() { return load(Split.TRAIN); }
 
-    public static InMemoryDataset test() { return load(Split.TEST); }
+    public static ImageDataset test() { return load(Split.TEST); }
 
     /** Loads {@code split} from the default places. */
-    public static InMemoryDataset load(Split split) { return load(null, split); }
+    public static ImageDataset load(Split split) { return load(null, split); }
 
     /** Loads {@code split} from {@code dir} only, or from the default places when {@code dir} is null. */
-    public static InMemoryDataset load(Path dir, Split split) {
+    public static ImageDataset load(Path dir, Split split) {
         return LOCATOR.load(dir, split, System.getenv(), DatasetLocator.userHome());
     }
 

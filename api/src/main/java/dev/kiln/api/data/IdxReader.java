@@ -5,10 +5,12 @@ import java.io.BufferedInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.channels.FileChannel;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
@@ -68,7 +70,7 @@ public final class IdxReader {
      * Reads a matching pair of image and label files into a dataset of {@code [rows, cols]}
      * examples scaled to [0, 1]. The counts must agree and every label must be below {@code numClasses}.
      */
-    public static InMemoryDataset load(Path images, Path labels, int numClasses) {
+    public static ImageDataset load(Path images, Path labels, int numClasses) {
         Images img = readImages(images);
         int[] lab = readLabels(labels);
         if (img.count() != lab.length) {
@@ -81,7 +83,7 @@ public final class IdxReader {
                         + i + " is " + lab[i]);
             }
         }
-        return new InMemoryDataset(img.toFloats(), lab, Shape.of(img.rows(), img.cols()), numClasses);
+        return new ImageDataset(img.pixels(), lab, Shape.of(img.rows(), img.cols()), numClasses);
     }
 
     private record Idx(int[] dims, byte[] data) {}
@@ -99,11 +101,16 @@ public final class IdxReader {
                 if (!gzip && fileSize - headerBytes != need) { // the exact answer is at hand: no need to read
                     throw sizeMismatch(file, dims, need, fileSize - headerBytes, false);
                 }
+                if (!gzip) return new Idx(dims, chunked(file, headerBytes, (int) need));
                 if (gzip && headerBytes + need > MAX_DEFLATE_RATIO * fileSize) {
                     throw new DatasetException(file, "truncated or corrupt: header dimensions " + Arrays.toString(dims) + " need " + need
                             + " data bytes but a gzip file of " + fileSize + " bytes inflates to at most " + MAX_DEFLATE_RATIO * fileSize);
                 }
-                return new Idx(dims, body(file, in, dims, (int) need));
+                // A raw file's size was checked against the header: its array can be allocated whole. A
+                // gzip stream's may be a lie, so memory follows what arrives, from a first guess that
+                // covers the usual ratios (image data compresses about 2:1) without regrowing.
+                int first = gzip ? (int) Math.min(need, Math.max(FIRST_CHUNK, 16 * fileSize)) : (int) need;
+                return new Idx(dims, body(file, in, dims, (int) need, first));
             } catch (EOFException e) {
                 throw new DatasetException(file, "truncated gzip stream: expected more compressed data but the file ended"
                         + " (an interrupted download? delete it and fetch it again)", e);
@@ -168,9 +175,27 @@ public final class IdxReader {
         return n;
     }
 
+    /**
+     * A raw file's data, read in chunks of 1 MiB: a read into a heap array goes through a
+     * temporary native buffer as large as the read, which the JDK keeps and reuses only when it is
+     * small, and faulting in a fresh one as large as the file cost several times as much here.
+     */
+    private static byte[] chunked(Path file, long offset, int need) throws IOException {
+        byte[] data = new byte[need];
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ch.position(offset);
+            for (int filled = 0; filled < need; ) {
+                int r = ch.read(ByteBuffer.wrap(data, filled, Math.min(1 << 20, need - filled)));
+                if (r < 0) throw new EOFException(file + " ended after " + filled + " of " + need + " data bytes");
+                filled += r;
+            }
+        }
+        return data;
+    }
+
     /** Exactly {@code need} bytes, grown as they arrive, then a check that the stream ends there. */
-    private static byte[] body(Path file, InputStream in, int[] dims, int need) throws IOException {
-        byte[] data = new byte[Math.min(need, FIRST_CHUNK)];
+    private static byte[] body(Path file, InputStream in, int[] dims, int need, int first) throws IOException {
+        byte[] data = new byte[first];
         int filled = 0;
         while (filled < need) {
             if (filled == data.length) data = Arrays.copyOf(data, (int) Math.min(need, 2L * data.length));

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 class FashionMnistTest {
     private static final Path SYSTEM = Path.of("/usr/share/datasets/fashion-mnist");
 
-    private static void check(InMemoryDataset ds, int expectedSize) {
+    private static void check(ImageDataset images, int expectedSize) {
+        InMemoryDataset ds = images.toInMemory();
         assertEquals(expectedSize, ds.size());
         assertEquals(Shape.of(28, 28), ds.exampleShape());
         assertEquals(10, ds.numClasses());

@@ -31,7 +31,7 @@ class IdxReaderTest {
         Path ip = IdxFiles.write(dir.resolve("images"), gzip ? IdxFiles.gzip(img) : img);
         Path lp = IdxFiles.write(dir.resolve("labels"), gzip ? IdxFiles.gzip(lab) : lab);
 
-        InMemoryDataset ds = IdxReader.load(ip, lp, 10);
+        ImageDataset ds = IdxReader.load(ip, lp, 10);
         assertEquals(N, ds.size());
         assertEquals(Shape.of(ROWS, COLS), ds.exampleShape());
         assertEquals(10, ds.numClasses());
@@ -43,7 +43,14 @@ class IdxReaderTest {
         assertEquals(1f, ex[2 + 7]);
         ds.features(N - 1, ex, 0);
         assertEquals(((N - 1) * ROWS * COLS + 1) / 255f, ex[1], 1e-7f);
-        for (float v : ds.features()) assertTrue(v >= 0f && v <= 1f);
+        float[] all = ds.toInMemory().features();
+        for (float v : all) assertTrue(v >= 0f && v <= 1f);
+        // Scaled as read, to the very bits the float copy holds.
+        float[] one = new float[ROWS * COLS];
+        for (int i = 0; i < N; i++) {
+            ds.features(i, one, 0);
+            for (int j = 0; j < one.length; j++) assertEquals(Float.floatToIntBits(all[i * one.length + j]), Float.floatToIntBits(one[j]), "image " + i + " pixel " + j);
+        }
     }
 
     @Test void roundTripRaw() { roundTrip(false); }
