@@ -69,7 +69,8 @@ interface OptimLoops {
             }
             try {
                 OptimLoops vector = VectorOptim.LOOPS;
-                return new Choice(vector, "optimizer loops Vector API (" + VectorOptim.describeSpecies() + ")");
+                return new Choice(WarmingLoops.start(vector, ScalarOptim.LOOPS),
+                        "optimizer loops Vector API (" + VectorOptim.describeSpecies() + "), scalar until the JIT has compiled them");
             } catch (LinkageError | RuntimeException e) {
                 return new Choice(ScalarOptim.LOOPS, "Vector API failed to initialise (" + e + "): optimizer loops scalar");
             }
