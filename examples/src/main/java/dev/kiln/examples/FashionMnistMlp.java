@@ -17,7 +17,12 @@ import dev.kiln.api.train.Evaluation;
 import dev.kiln.api.train.History;
 import dev.kiln.api.train.ProgressBar;
 import dev.kiln.api.train.Trainer;
+import dev.kiln.api.train.BatchLogs;
+import dev.kiln.api.train.Callback;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Optional;
 import java.util.List;
 
 /**
@@ -54,14 +59,32 @@ public final class FashionMnistMlp {
                         + ", epochs " + o.epochs());
                 System.out.println(model.summary());
             }
+            FirstStep first = new FirstStep();
             try (Trainer trainer = Trainer.builder(kiln, model).optimizer(new Adam(1e-3)).batchSize(o.batch())
-                    .callback(new ProgressBar()).build()) {
+                    .callback(new ProgressBar()).callback(first).build()) {
                 History h = trainer.fit(train, o.epochs());
+                if (trainer.isMainProcess()) first.print();
                 Evaluation e = trainer.evaluate(test);
                 if (trainer.isMainProcess()) {
                     System.out.printf("test accuracy: %.4f  test loss: %.4f%n", e.accuracy(), e.loss());
                     System.out.printf("kiln: %.0f samples/s%s%n", throughput(h), group.worldSize() > 1 ? " over " + group.worldSize() + " ranks" : "");
                 }
+            }
+        }
+    }
+
+    /** When the first training step ended, for the time a host application waits from JVM start to training. */
+    static final class FirstStep implements Callback {
+        private Instant at;
+
+        @Override public void onTrainBatchEnd(BatchLogs logs) {
+            if (at == null) at = Instant.now();
+        }
+
+        void print() {
+            Optional<Instant> start = ProcessHandle.current().info().startInstant();
+            if (at != null && start.isPresent()) {
+                System.out.printf("JVM start to first training step: %.2f s%n", Duration.between(start.get(), at).toNanos() / 1e9);
             }
         }
     }
