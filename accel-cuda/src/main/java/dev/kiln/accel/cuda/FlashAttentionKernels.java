@@ -27,6 +27,8 @@ final class FlashAttentionKernels {
     /** Static shared memory a kernel may declare without opting in. */
     static final int SHARED_LIMIT = 48 * 1024;
     static final int SIMT_THREADS = 128;
+    /** Scores enter the kernels as {@code s * scale * LOG2E}, so the softmax runs on exp2 and log2. */
+    static final double LOG2E = 1 / Math.log(2);
 
     /** Query rows and key rows per block step, and the warps of a block. */
     record Tiles(int br, int bc, int warps) {
