@@ -12,12 +12,14 @@ echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 CP=$(ls $PWD/lib/*.jar | tr '\n' ':')$PWD/test-classes
 JOPTS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m -Dkiln.cuda.cache=/tmp/kiln-cubin"
 start=$(date +%s)
-[ -z "$SKIP_TCK" ] && timeout ${TCK_TIMEOUT:-300} $J $JOPTS -jar junit-platform-console-standalone-1.14.1.jar execute --disable-banner --details=tree \
+[ -z "$SKIP_TCK" ] && timeout ${TCK_TIMEOUT:-420} $J $JOPTS -jar junit-platform-console-standalone-1.14.1.jar execute --disable-banner --details=tree \
   -cp "$CP" --select-class dev.kiln.accel.cuda.CudaRegistrationTest --select-class dev.kiln.accel.cuda.CudaDeviceTest \
+  --select-class dev.kiln.accel.cuda.CudaFlashAttentionDeviceTest --select-class dev.kiln.accel.cuda.CudaCudnnDeviceTest \
+  --select-class dev.kiln.accel.cuda.FlashAttentionAlgorithmTest \
   --select-class dev.kiln.accel.cuda.CudaConformanceTest --select-class dev.kiln.accel.cuda.CudaKernelSourcesTest > $OUT/tck.log 2>&1
 echo "junit exit $? after $(( $(date +%s) - start )) s"
 grep -E '✘|MethodSource|=>|Exception' $OUT/tck.log | head -60
-grep -E 'cuda device:' $OUT/tck.log | head -2
+grep -E 'cuda device:|attention timing|cudnn routes' $OUT/tck.log | head -8
 tail -14 $OUT/tck.log
 [ -n "$SKIP_MLP" ] && exit 0
 start=$(date +%s)

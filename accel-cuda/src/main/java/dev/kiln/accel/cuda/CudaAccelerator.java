@@ -27,6 +27,7 @@ import org.bytedeco.cuda.global.cudart;
  * training step's parameters and optimizer state never leave the GPU between steps.
  */
 final class CudaAccelerator implements Accelerator {
+    private static final System.Logger LOG = System.getLogger("dev.kiln.accel.cuda");
     private final CudaDevice device;
     private final CudaStream stream;
     private final CudaMemoryPool pool;
@@ -112,11 +113,13 @@ final class CudaAccelerator implements Accelerator {
         ensureOpen();
         device.bind();
         for (Node n : graph.nodes()) n.checkTypes();
+        CudaAttention.Mode attention = CudaAttention.Mode.fromProperty();
+        if (options.fusion()) graph = CudaAttentionPairing.pair(graph, attention);
         if (options.fusion()) graph = CudaWideningFusion.fuse(graph);
         if (options.fusion() && !"false".equalsIgnoreCase(System.getProperty("kiln.cuda.chains"))) graph = CudaChainFusion.fuse(graph);
         CudaKernels kernels = new CudaKernels(modules, pool, device.multiprocessors());
         try {
-            CudaPlanner planner = new CudaPlanner(kernels, lt, cudnn, options.precision(), graph);
+            CudaPlanner planner = new CudaPlanner(kernels, lt, cudnn, options.precision(), attention, device.major(), graph);
             long[] inputs = new long[graph.inputs().size()];
             for (int i = 0; i < inputs.length; i++) {
                 inputs[i] = kernels.allocate(graph.inputs().get(i).type().byteSize());
@@ -130,6 +133,7 @@ final class CudaAccelerator implements Accelerator {
                 }
             }
             long[] outputs = graph.outputs().stream().mapToLong(planner::address).toArray();
+            if (!kernels.routes().isEmpty()) LOG.log(System.Logger.Level.DEBUG, "cuda routes: " + kernels.routes());
             return new CudaGraphExecutable(this, graph, kernels, planner.resources(), inputs, outputs);
         } catch (RuntimeException e) {
             kernels.release();

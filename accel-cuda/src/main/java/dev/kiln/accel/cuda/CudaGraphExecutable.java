@@ -76,6 +76,9 @@ final class CudaGraphExecutable implements Executable {
 
     int stepCount() { return kernels.steps().size(); }
 
+    /** How many nodes took each implementation route (see {@link CudaKernels#route}). */
+    java.util.Map<String, Integer> routes() { return kernels.routes(); }
+
     @Override public List<Buffer> run(List<Buffer> inputs) {
         List<Buffer> result = new ArrayList<>(outputs.length);
         for (int i = 0; i < outputs.length; i++) result.add(acc.allocate(graph.outputs().get(i).type()));

@@ -17,6 +17,7 @@ final class CudaKernels {
     private final List<String> labels = new ArrayList<>();
     private String label = "";
     private final List<Long> owned = new ArrayList<>();
+    private final java.util.Map<String, Integer> routes = new java.util.TreeMap<>();
 
     CudaKernels(CudaModules modules, CudaMemoryPool pool, int multiprocessors) {
         this.modules = modules;
@@ -40,6 +41,16 @@ final class CudaKernels {
     void label(String l) { label = l; }
 
     List<String> labels() { return labels; }
+
+    /**
+     * Records which implementation a node got ("conv2d forward f32: cuDNN", "attention bf16: flash
+     * tensor cores"), so a fallback is visible to tests ({@link CudaGraphExecutable#routes}) and
+     * in the debug log, not only in the step time.
+     */
+    void route(String how) { routes.merge(how, 1, Integer::sum); }
+
+    /** How many nodes took each route. */
+    java.util.Map<String, Integer> routes() { return java.util.Collections.unmodifiableMap(routes); }
 
     /** Device memory owned by the executable, freed when it closes. */
     long allocate(long bytes) {

@@ -22,10 +22,12 @@ import org.bytedeco.cuda.global.cublas;
  * twice), so the step list can be captured once as a CUDA graph and replayed.
  */
 final class CudaPlanner {
+    private static final System.Logger LOG = System.getLogger("dev.kiln.accel.cuda");
     private final CudaKernels k;
     private final CublasLtMatmul.Context lt;
     private final Cudnn cudnn;
     private final PrecisionPolicy precision;
+    private final CudaAttention attention;
     private final boolean ltGelu;
     private final Map<Integer, Long> address = new HashMap<>();
     private final List<AutoCloseable> resources = new ArrayList<>();
@@ -37,11 +39,12 @@ final class CudaPlanner {
     private int depth;
     private int nextId;
 
-    CudaPlanner(CudaKernels k, CublasLtMatmul.Context lt, Cudnn cudnn, PrecisionPolicy precision, Graph g) {
+    CudaPlanner(CudaKernels k, CublasLtMatmul.Context lt, Cudnn cudnn, PrecisionPolicy precision, CudaAttention.Mode attention, int major, Graph g) {
         this.k = k;
         this.lt = lt;
         this.cudnn = cudnn;
         this.precision = precision;
+        this.attention = new CudaAttention(this, k, lt, precision, resources, attention, major);
         this.ltGelu = "true".equalsIgnoreCase(System.getProperty("kiln.cuda.ltGelu"));
         this.nextId = Lowering.maxId(g) + 1;
         this.slots = new DeviceSlots(k);
@@ -86,7 +89,7 @@ final class CudaPlanner {
         return a;
     }
 
-    private long define(Value v) {
+    long define(Value v) {
         long a = depth == 0 ? slots.take(v.type().byteSize()) : k.allocate(v.type().byteSize());
         put(v, a);
         return a;
@@ -99,6 +102,8 @@ final class CudaPlanner {
             case Composite c -> { if (!composite(c, n)) decompose(c, n); }
             case CudaChain c -> mapAll(c.kernel(), n);
             case CudaWidening w -> widening(w, n);
+            case CudaAttentionLse a -> attention.forwardWithLse(a, n);
+            case CudaAttentionGradLse a -> attention.backwardFromLse(a, n);
             case dev.kiln.spi.ir.Fused f -> throw new IllegalArgumentException("cuda cannot run another plugin's fused op " + f.opName());
         }
     }
@@ -177,8 +182,8 @@ final class CudaPlanner {
                         .grid(Math.min(rows, 1 << 20), BlockReduce.threads(classes), 0));
             }
             case Composite.LayerNorm l -> { return layerNorm(l, n); }
-            case Composite.Attention a -> { return attention(a, n); }
-            case Composite.AttentionGrad a -> { return attentionGrad(a, n); }
+            case Composite.Attention a -> { return attention.forward(a, n); }
+            case Composite.AttentionGrad a -> { return attention.backward(a, n); }
             case Composite.MaxPool2d m -> { return maxPool(m, n); }
             case Composite.BatchNorm bn -> { return batchNorm(bn, n); }
             case Composite.BatchNormGrad bg -> { return batchNormGrad(bg, n); }
@@ -313,82 +318,6 @@ final class CudaPlanner {
                 .grid((int) Math.min(rows, 1 << 20), BlockReduce.threads(len), 0));
     }
 
-    // ---- attention: cuBLASLt for the four products, warp row kernels between them -----------------
-
-    /** {@code -Dkiln.cuda.attention=false} runs attention as its decomposition, for comparison. */
-    private static final boolean FUSED_ATTENTION = !"false".equalsIgnoreCase(System.getProperty("kiln.cuda.attention"));
-
-    /** Attention's geometry: q[b, t, d], k[b, s, d], v[b, s, e]. */
-    private record AttnShape(int b, int t, int s, int d, int e, DType type) {
-        static AttnShape of(Node n) {
-            int[] q = n.inputs().get(0).type().shape().dims(), v = n.inputs().get(2).type().shape().dims();
-            return new AttnShape(q[0], q[1], v[1], q[2], v[2], n.inputs().get(0).type().dtype());
-        }
-
-        /** Scores and their gradient are kept in the compute type: f32, or f64 for f64. */
-        DType wide() { return type == DType.F64 ? DType.F64 : DType.F32; }
-
-        long scores() { return (long) b * t * s; }
-    }
-
-    private CublasLtMatmul product(AttnShape a, int m, int n, int inner, boolean ta, boolean tb, DType out, long x, long y, long d) {
-        CublasLtMatmul p = CublasLtMatmul.plan(lt, new CublasLtMatmul.Shape(a.type(), a.b(), m, n, inner, ta, tb, out), precision, x, y, d, 0,
-                cublas.CUBLASLT_EPILOGUE_DEFAULT);
-        if (p != null) resources.add(p);
-        return p;
-    }
-
-    private KernelLaunch attentionSoftmax(boolean causal, double scale, AttnShape a, long scores, long probs) {
-        int perLane = BlockReduce.perLane(a.s());
-        return k.launch("attention_softmax" + perLane + "_" + a.type().label(), AttentionKernels.softmax(a.type(), perLane))
-                .i64(a.scores() / a.s()).i32(a.t()).i32(a.s()).f64(scale).i32(causal ? 1 : 0).ptr(scores).ptr(probs)
-                .grid(warpGrid(a.scores() / a.s()), 256, 0);
-    }
-
-    /** S = q k^T (wide), P = masked softmax(S * scale), o = P v; false (nothing planned) where cuBLASLt or the row kernel cannot. */
-    private boolean attention(Composite.Attention op, Node n) {
-        AttnShape a = AttnShape.of(n);
-        if (!FUSED_ATTENTION || a.scores() == 0 || a.d() == 0 || a.e() == 0 || BlockReduce.perLane(a.s()) == 0) return false;
-        long scores = k.allocate(a.scores() * a.wide().byteSize()), probs = k.allocate(a.scores() * a.type().byteSize());
-        CublasLtMatmul qk = product(a, a.t(), a.s(), a.d(), false, true, a.wide(), address(in(n, 0)), address(in(n, 1)), scores);
-        if (qk == null) return false;
-        CublasLtMatmul pv = product(a, a.t(), a.e(), a.s(), false, false, a.type(), probs, address(in(n, 2)), output(n));
-        if (pv == null) return false;
-        k.add(qk);
-        k.add(attentionSoftmax(op.causal(), op.scale(), a, scores, probs));
-        k.add(pv);
-        return true;
-    }
-
-    /**
-     * Recomputes P, then dv = P^T dO, dP = dO v^T (wide, over the scores' memory), dS over P in
-     * place, dq = dS k, dk = dS^T q.
-     */
-    private boolean attentionGrad(Composite.AttentionGrad op, Node n) {
-        AttnShape a = AttnShape.of(n);
-        if (!FUSED_ATTENTION || a.scores() == 0 || a.d() == 0 || a.e() == 0 || BlockReduce.perLane(a.s()) == 0) return false;
-        long q = address(in(n, 0)), kk = address(in(n, 1)), v = address(in(n, 2)), dO = address(in(n, 3));
-        long scores = k.allocate(a.scores() * a.wide().byteSize()), probs = k.allocate(a.scores() * a.type().byteSize());
-        CublasLtMatmul qk = product(a, a.t(), a.s(), a.d(), false, true, a.wide(), q, kk, scores);
-        CublasLtMatmul dp = qk == null ? null : product(a, a.t(), a.s(), a.e(), false, true, a.wide(), dO, v, scores);
-        if (dp == null) return false;
-        long dq = define(n.outputs().get(0)), dk = define(n.outputs().get(1)), dv = define(n.outputs().get(2));
-        CublasLtMatmul pdo = product(a, a.s(), a.e(), a.t(), true, false, a.type(), probs, dO, dv);
-        CublasLtMatmul dsk = product(a, a.t(), a.d(), a.s(), false, false, a.type(), probs, kk, dq);
-        CublasLtMatmul dsq = product(a, a.s(), a.d(), a.t(), true, false, a.type(), probs, q, dk);
-        if (pdo == null || dsk == null || dsq == null) return false;
-        int perLane = BlockReduce.perLane(a.s());
-        k.add(qk);
-        k.add(attentionSoftmax(op.causal(), op.scale(), a, scores, probs));
-        k.add(pdo);
-        k.add(dp);
-        k.add(k.launch("attention_softmax_grad" + perLane + "_" + a.type().label(), AttentionKernels.softmaxBackward(a.type(), perLane))
-                .i64(a.scores() / a.s()).i32(a.s()).f64(op.scale()).ptr(scores).ptr(probs).grid(warpGrid(a.scores() / a.s()), 256, 0));
-        k.add(dsk);
-        k.add(dsq);
-        return true;
-    }
-
     /** Rows of the normalised size, or 0 when a row is too long for the register kernels (then it decomposes). */
     private static int normRow(Node n, int axes) {
         int[] d = in(n, 0).type().shape().dims();
@@ -501,7 +430,11 @@ final class CudaPlanner {
      * / NOHW geometry, and the output is whichever of them {@code kind} computes.
      */
     private boolean cudnn(Node n, CudnnConv.Kind kind, int[] x, int[] w, int[] y, dev.kiln.spi.ir.Window2d win, int groups) {
-        if (cudnn == null) return false;
+        String what = "conv2d " + kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + " " + n.output().type().dtype().label();
+        if (cudnn == null) {
+            k.route(what + ": Kiln kernel (cuDNN not loaded)");
+            return false;
+        }
         long out = output(n);
         long[] a = switch (kind) {
             case FORWARD -> new long[] {address(in(n, 0)), address(in(n, 1)), out};
@@ -509,14 +442,24 @@ final class CudaPlanner {
             case BACKWARD_FILTER -> new long[] {address(in(n, 0)), out, address(in(n, 1))};
         };
         CudnnConv c = CudnnConv.plan(cudnn, k, kind, n.output().type().dtype(), precision, x, w, y, win, groups, a[0], a[1], a[2]);
-        if (c == null) return false;
+        if (c == null) {
+            // cuDNN is loaded, so this is a planning failure: say so, Kiln's direct kernel is many times slower.
+            k.route(what + ": Kiln kernel (cuDNN could not plan it)");
+            LOG.log(System.Logger.Level.WARNING, "cuDNN is loaded but could not plan " + n.describe() + "; Kiln's own (much slower) kernel runs it (logger dev.kiln.accel.cuda at DEBUG gives cuDNN's reason)");
+            return false;
+        }
+        k.route(what + ": cuDNN");
         resources.add(c);
         k.add(c);
         return true;
     }
 
     private boolean maxPool(Composite.MaxPool2d m, Node n) {
-        if (!CudnnMaxPool.applies(cudnn, n.output().type().dtype(), in(n, 0).type().shape().dims(), m.window())) return false;
+        if (!CudnnMaxPool.applies(cudnn, n.output().type().dtype(), in(n, 0).type().shape().dims(), m.window())) {
+            k.route("maxpool2d " + n.output().type().dtype().label() + ": decomposition (" + (cudnn == null ? "cuDNN not loaded" : "padded, dilated or not 4-d") + ")");
+            return false;
+        }
+        k.route("maxpool2d " + n.output().type().dtype().label() + ": cuDNN");
         CudnnMaxPool p = CudnnMaxPool.plan(cudnn, n.output().type().dtype(), in(n, 0).type().shape().dims(), n.output().type().shape().dims(),
                 m.window(), address(in(n, 0)), define(n.output()));
         resources.add(p);
@@ -527,7 +470,8 @@ final class CudaPlanner {
     /** Training copies the running statistics into their outputs first: cuDNN steps them in place. */
     private boolean batchNorm(Composite.BatchNorm bn, Node n) {
         TensorType x = in(n, 0).type();
-        if (!CudnnBatchNorm.applies(cudnn, x.dtype(), x.shape().dims(), bn.eps())) return false;
+        if (!CudnnBatchNorm.applies(cudnn, x.dtype(), x.shape().dims(), bn.eps())) return batchNormFallback("batchnorm", x);
+        k.route("batchnorm " + x.dtype().label() + ": cuDNN");
         long[] a = new long[6];
         for (int i = 0; i < 3; i++) a[i] = address(in(n, i));
         a[3] = define(n.output());
@@ -550,7 +494,8 @@ final class CudaPlanner {
 
     private boolean batchNormGrad(Composite.BatchNormGrad bg, Node n) {
         TensorType x = in(n, 0).type();
-        if (!CudnnBatchNorm.applies(cudnn, x.dtype(), x.shape().dims(), bg.eps())) return false;
+        if (!CudnnBatchNorm.applies(cudnn, x.dtype(), x.shape().dims(), bg.eps())) return batchNormFallback("batchnorm backward", x);
+        k.route("batchnorm backward " + x.dtype().label() + ": cuDNN");
         long[] a = new long[6];
         for (int i = 0; i < 3; i++) {
             a[i] = address(in(n, i));
@@ -562,8 +507,13 @@ final class CudaPlanner {
         return true;
     }
 
+    private boolean batchNormFallback(String what, TensorType x) {
+        k.route(what + " " + x.dtype().label() + ": decomposition (" + (cudnn == null ? "cuDNN not loaded" : "not f32/f64, rank 2-4, eps >= 1e-5") + ")");
+        return false;
+    }
+
     /** The node's output address, defined now unless an earlier attempt already did. */
-    private long output(Node n) { return address.containsKey(n.output().id()) ? address(n.output()) : define(n.output()); }
+    long output(Node n) { return address.containsKey(n.output().id()) ? address(n.output()) : define(n.output()); }
 
     /** A direct convolution-family kernel over {@code iter}'s elements: x, weight and y geometry as NCHW / OCKK / NOHW. */
     private void conv(Node n, String name, String source, int[] x, int[] w, int[] y, dev.kiln.spi.ir.Window2d win, int groups, int[] iter) {

@@ -20,6 +20,9 @@ import org.junit.jupiter.api.Test;
  * the planner emits; elsewhere it skips.
  */
 class CudaKernelSourcesTest {
+    /** Head dims (q/k, v) of the flash kernels compiled here: the smallest, odd, unequal, the GPT bench's, the largest. */
+    private static final int[][] FLASH_HEADS = {{1, 1}, {17, 9}, {24, 40}, {64, 64}, {128, 128}};
+
     @Test void everyGeneratedKernelCompiles() {
         Map<String, String> sources = new LinkedHashMap<>();
         DType[] floats = {DType.F32, DType.F64, DType.BF16, DType.F16};
@@ -47,6 +50,21 @@ class CudaKernelSourcesTest {
             put(sources, OptimizerKernels.adam(new Composite.AdamUpdate(0.9, 0.999, 1e-8, 0.01, true), t));
             put(sources, OptimizerKernels.sgd(new Composite.SgdUpdate(0.9, true, 0.01), t));
             sources.put("scatter " + t, IndexingKernels.scatterAdd(t, DType.I32));
+            sources.put("flash delta " + t, FlashAttentionKernels.delta(t));
+            for (int[] de : FLASH_HEADS) {
+                String h = de[0] + "x" + de[1] + " " + t;
+                sources.put("flash simt forward " + h, FlashAttentionKernels.simtForward(t, de[0], de[1]));
+                sources.put("flash simt dkdv " + h, FlashAttentionKernels.simtDkdv(t, de[0], de[1]));
+                sources.put("flash simt dq " + h, FlashAttentionKernels.simtDq(t, de[0], de[1]));
+                if (t != DType.BF16 && t != DType.F16) continue;
+                for (boolean vec : new boolean[] {true, false}) {
+                    boolean vd = vec && de[0] % 8 == 0, ve = vec && de[1] % 8 == 0;
+                    String hv = h + (vd || ve ? " vec" : "");
+                    sources.put("flash mma forward " + hv, FlashAttentionKernels.mmaForward(t, de[0], de[1], vd, ve));
+                    sources.put("flash mma dkdv " + hv, FlashAttentionKernels.mmaDkdv(t, de[0], de[1], vd, ve));
+                    sources.put("flash mma dq " + hv, FlashAttentionKernels.mmaDq(t, de[0], de[1], vd, ve));
+                }
+            }
         }
         for (DType t : DType.values()) {
             for (BinaryFn fn : BinaryFn.values()) put(sources, ElementwiseOps.binary(fn, t));
