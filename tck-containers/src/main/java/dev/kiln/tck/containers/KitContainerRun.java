@@ -57,7 +57,10 @@ final class KitContainerRun {
             // The kit needs nothing from the network, and proves it.
             c.withNetworkMode("none")
                     .withStartupCheckStrategy(new OneShotStartupCheckStrategy().withTimeout(recipe.timeout()))
-                    .withLogConsumer(frame -> System.out.println("[" + recipe.plugin() + "] " + frame.getUtf8StringWithoutLineEnding()))
+                    .withLogConsumer(frame -> {
+                        String line = frame.getUtf8StringWithoutLineEnding();
+                        if (!line.isBlank()) System.out.println("[" + recipe.plugin() + "] " + line);
+                    })
                     .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig().withDeviceRequests(HostDevices.toDocker(recipe.devices())));
             c.start();
             KitReport report = c.copyFileFromContainer(KitImageBuild.REPORT, KitReport::read);
