@@ -12,20 +12,20 @@ import dev.kiln.spi.AcceleratorProvider;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.module.ModuleDescriptor;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /** Both registrations name the provider, and Kiln finds the plugin through them and can run on it. */
 class VendorRegistrationTest {
+    /** On the class path (as here) ServiceLoader reads META-INF/services; on the module path, module-info's provides. */
     @Test void theServicesFileAndModuleInfoAgree() throws IOException {
-        Set<String> fromFile;
-        try (InputStream in = VendorProvider.class.getResourceAsStream("/META-INF/services/" + AcceleratorProvider.class.getName())) {
-            fromFile = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().map(String::trim).filter(l -> !l.isEmpty()).collect(Collectors.toSet());
-        }
+        Set<String> fromFile = ServiceLoader.load(AcceleratorProvider.class).stream().map(p -> p.type().getName()).collect(Collectors.toSet());
         ModuleDescriptor module;
-        try (InputStream in = VendorProvider.class.getResourceAsStream("/module-info.class")) {
+        try (InputStream in = Files.newInputStream(Path.of(VendorProvider.class.getProtectionDomain().getCodeSource().getLocation().getPath(), "module-info.class"))) {
             module = ModuleDescriptor.read(in);
         }
         Set<String> fromModule = module.provides().stream().filter(p -> p.service().equals(AcceleratorProvider.class.getName()))
