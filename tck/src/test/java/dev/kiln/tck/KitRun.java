@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.engine.support.descriptor.ClassSource;
 import org.junit.platform.launcher.TestExecutionListener;
@@ -30,7 +31,12 @@ final class KitRun implements TestExecutionListener {
     private int succeeded, aborted;
     private String printed = "";
 
-    static KitRun of(Class<?> testClass) {
+    private static final Map<Class<?>, KitRun> RUNS = new ConcurrentHashMap<>();
+
+    /** The run of {@code testClass}, once per JVM: several tests read the same run. */
+    static KitRun of(Class<?> testClass) { return RUNS.computeIfAbsent(testClass, KitRun::execute); }
+
+    private static KitRun execute(Class<?> testClass) {
         KitRun run = new KitRun();
         PrintStream out = System.out;
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
