@@ -130,7 +130,7 @@ final class KitImageBuild {
     /** Earlier images of this plugin's kit: each run's image replaces the last, so they do not pile up. */
     private void removeOlder(DockerClient docker, String current) {
         String repository = current.substring(0, current.indexOf(':'));
-        for (Image i : docker.listImagesCmd().withImageNameFilter(repository).exec()) {
+        for (Image i : docker.listImagesCmd().withReferenceFilter(repository).exec()) {
             if (i.getRepoTags() == null || List.of(i.getRepoTags()).contains(current)) continue;
             try {
                 docker.removeImageCmd(i.getId()).exec();
