@@ -97,11 +97,11 @@ public final class Kiln implements AutoCloseable {
         return k;
     }
 
-    /** Every accelerator plugin on the class path or module path with its availability and the reason, its version and jar. */
+    /** Every accelerator plugin on the class path or module path with its availability and the reason, its version, vendor and jar. */
     public static List<ProviderInfo> providers() {
         List<ProviderInfo> out = new ArrayList<>();
         for (ProviderStatus s : Backends.discover()) {
-            out.add(new ProviderInfo(s.name(), s.priority(), s.available(), s.availability().reason(), s.version(), s.location()));
+            out.add(new ProviderInfo(s.name(), s.priority(), s.available(), s.availability().reason(), s.version(), s.vendor(), s.location()));
         }
         return out;
     }

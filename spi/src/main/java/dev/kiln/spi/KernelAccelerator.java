@@ -66,7 +66,9 @@ public abstract class KernelAccelerator implements Accelerator {
     @Override public Executable compile(Graph graph, CompileOptions options) {
         for (Node n : graph.nodes()) n.checkTypes();
         // Native composites are fusion too: with fusion off everything runs as primitives, so the two can be compared.
-        Graph lowered = Lowering.decompose(graph, c -> options.fusion() && capabilities().isNative(c));
+        // Decomposing may bring primitives the plugin declared unsupported: spell those too, as the runtime does.
+        Capabilities caps = capabilities();
+        Graph lowered = Lowering.replaceUnsupported(Lowering.decompose(graph, c -> options.fusion() && caps.isNative(c)), caps::supports, name());
         if (options.fusion()) lowered = fuse(lowered, options);
         List<Kernel> kernels = new ArrayList<>();
         try {

@@ -16,6 +16,7 @@ import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.Node;
 import dev.kiln.spi.ir.Primitive;
 import dev.kiln.spi.ir.TensorType;
+import dev.kiln.spi.ir.UnsupportedPrimitiveException;
 import dev.kiln.spi.ir.Value;
 import dev.kiln.tck.internal.Compare;
 import dev.kiln.tck.internal.CompositeCases;
@@ -23,11 +24,15 @@ import dev.kiln.tck.internal.ForwardCheck;
 import dev.kiln.tck.internal.FusionCheck;
 import dev.kiln.tck.internal.FusionGraphs;
 import dev.kiln.tck.internal.GradientCheck;
+import dev.kiln.tck.internal.KitFailure;
+import dev.kiln.tck.internal.KitNames;
 import dev.kiln.tck.internal.OpCase;
 import dev.kiln.tck.internal.PluginRun;
 import dev.kiln.tck.internal.PrimitiveCases;
+import dev.kiln.tck.internal.RootCauses;
 import dev.kiln.tck.internal.Sampler;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +50,7 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestInstance;
+import org.opentest4j.TestAbortedException;
 
 /**
  * The conformance kit. A plugin passes by subclassing this with one method:
@@ -57,7 +63,12 @@ import org.junit.jupiter.api.TestInstance;
  * float64 {@link Reference} (in f32, and in f64 where the plugin supports it); every
  * differentiable one has its runtime-derived gradient run on the plugin and compared with finite
  * differences. Tolerances are in {@link Tolerance}. The accelerator is opened once per class; an
- * unavailable provider skips the class with its reason.
+ * unavailable provider skips the class with its reason. Cases that need a dtype the plugin does
+ * not claim, or a primitive it declared unsupported ({@code Capabilities.unsupported}) that the IR
+ * cannot spell in others, are skipped with the reason. Each test is named by its section and
+ * case ({@code forward f32: tanh [3,13]}) in build reports too, and a failing run ends with a
+ * summary of its root causes: the first failure of each failing primitive, then what fails
+ * through them.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class AcceleratorConformanceTest {
@@ -72,6 +83,7 @@ public abstract class AcceleratorConformanceTest {
     protected Tolerance tolerance(TensorType type) { return Tolerance.forward(type.dtype()); }
 
     private Accelerator accelerator;
+    private final List<KitFailure> failures = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeAll
     public final void openAccelerator() {
@@ -85,6 +97,8 @@ public abstract class AcceleratorConformanceTest {
     public final void closeAccelerator() {
         if (accelerator != null) accelerator.close();
         accelerator = null;
+        if (!failures.isEmpty()) System.out.println(RootCauses.summarize(provider().name(), List.copyOf(failures)));
+        failures.clear();
     }
 
     /** The opened accelerator, for subclasses adding their own tests. */
@@ -104,7 +118,7 @@ public abstract class AcceleratorConformanceTest {
     @TestFactory
     @DisplayName("upload then download is the identity")
     public Stream<DynamicNode> roundTrip() {
-        return Stream.of(DType.values()).map(d -> DynamicTest.dynamicTest(d.label(), () -> {
+        return Stream.of(DType.values()).map(d -> test("round trip", d.label(), null, false, () -> {
             requireDtypes(Set.of(d));
             TensorType t = TensorType.of(d, 3, 13);
             double[] x = HostData.roundTrip(sample(d, new Random(d.ordinal()), 39), t);
@@ -131,10 +145,7 @@ public abstract class AcceleratorConformanceTest {
     private Stream<DynamicNode> forward(DType f) {
         List<OpCase> cases = new ArrayList<>(PrimitiveCases.all(f));
         cases.addAll(CompositeCases.all(f));
-        return grouped(cases, c -> {
-            requireDtypes(c.dtypes());
-            named(c, f, () -> ForwardCheck.check(accelerator, compileOptions(), c, this::tolerance));
-        });
+        return grouped("forward " + f.label(), false, cases, c -> ForwardCheck.check(accelerator, compileOptions(), c, this::tolerance));
     }
 
     // ---- gradients ---------------------------------------------------------------------------
@@ -145,10 +156,7 @@ public abstract class AcceleratorConformanceTest {
         List<OpCase> cases = new ArrayList<>(PrimitiveCases.all(DType.F32));
         cases.addAll(CompositeCases.all(DType.F32));
         cases.removeIf(c -> c.wrt().isEmpty());
-        return grouped(cases, c -> {
-            requireDtypes(c.dtypes());
-            named(c, DType.F32, () -> GradientCheck.check(accelerator, compileOptions(), c, tolerance(TensorType.of(DType.F32))));
-        });
+        return grouped("gradients f32", true, cases, c -> GradientCheck.check(accelerator, compileOptions(), c, tolerance(TensorType.of(DType.F32))));
     }
 
     // ---- graphs and errors -------------------------------------------------------------------
@@ -156,6 +164,10 @@ public abstract class AcceleratorConformanceTest {
     @Test
     @DisplayName("a multi-node graph: two-layer MLP with softmax cross-entropy")
     public void mlpGraph() {
+        checked("mlp graph", "two-layer MLP with softmax cross-entropy", null, false, this::runMlpGraph);
+    }
+
+    private void runMlpGraph() {
         requireDtypes(Set.of(DType.F32, DType.I32, DType.BOOL));
         Graph.Builder b = Graph.builder();
         Value x = b.input(TensorType.of(DType.F32, 7, 13));
@@ -185,6 +197,10 @@ public abstract class AcceleratorConformanceTest {
     @Test
     @DisplayName("an executable runs twice, and outputs may repeat values or be inputs")
     public void executableReuse() {
+        checked("executable reuse", "an executable runs twice", null, false, this::runExecutableTwice);
+    }
+
+    private void runExecutableTwice() {
         Graph.Builder b = Graph.builder();
         Value x = b.input(TensorType.of(DType.F32, 7));
         Value y = b.input(TensorType.of(DType.F32, 7));
@@ -205,7 +221,7 @@ public abstract class AcceleratorConformanceTest {
     @DisplayName("fused kernels agree with their decomposition (fusion on and off)")
     public Stream<DynamicNode> fusedAgainstDecomposition() {
         requireDtypes(Set.of(DType.F32, DType.I32, DType.BOOL));
-        return FusionGraphs.all().stream().map(c -> DynamicTest.dynamicTest(c.name(),
+        return FusionGraphs.all().stream().map(c -> test("fused", c.name(), null, false,
                 () -> FusionCheck.fusedMatchesDecomposition(accelerator, compileOptions(), c, this::tolerance)));
     }
 
@@ -220,7 +236,7 @@ public abstract class AcceleratorConformanceTest {
             for (FusionGraphs.GraphCase c : FusionGraphs.all()) {
                 if (!c.graph().nodes().getFirst().op().opName().endsWith("update")) continue;
                 int[] donate = c.graph().outputs().size() == 3 ? new int[] {0, 2, 3} : new int[] {0, 2};
-                tests.add(DynamicTest.dynamicTest(c.name() + mode, () -> FusionCheck.donated(accelerator, o, c, donate, 3, this::tolerance)));
+                tests.add(test("donated", c.name() + mode, null, false, () -> FusionCheck.donated(accelerator, o, c, donate, 3, this::tolerance)));
             }
             // -x is computed before x * y reads x: writing -x straight into x's buffer would corrupt x * y.
             Graph.Builder b = Graph.builder();
@@ -229,7 +245,7 @@ public abstract class AcceleratorConformanceTest {
             Graph g = b.build(List.of(neg, b.mul(x, y), b.add(neg, y)));
             FusionGraphs.GraphCase early = new FusionGraphs.GraphCase("donated input read after its replacement is computed", g,
                     List.of(Sampler.uniform(-2, 2), Sampler.uniform(-2, 2)), 1);
-            tests.add(DynamicTest.dynamicTest(early.name() + mode, () -> FusionCheck.donated(accelerator, o, early, new int[] {0, -1, 1}, 1, this::tolerance)));
+            tests.add(test("donated", early.name() + mode, null, false, () -> FusionCheck.donated(accelerator, o, early, new int[] {0, -1, 1}, 1, this::tolerance)));
         }
         return tests.stream();
     }
@@ -259,23 +275,42 @@ public abstract class AcceleratorConformanceTest {
     // ---- helpers -----------------------------------------------------------------------------
 
     /** One container per op group, one named test per case, in catalog order. */
-    private static Stream<DynamicNode> grouped(List<OpCase> cases, Consumer<OpCase> body) {
+    private Stream<DynamicNode> grouped(String section, boolean gradient, List<OpCase> cases, Consumer<OpCase> check) {
         Map<String, List<DynamicNode>> groups = new LinkedHashMap<>();
         for (OpCase c : cases) {
-            groups.computeIfAbsent(c.group(), k -> new ArrayList<>()).add(DynamicTest.dynamicTest(c.name(), () -> body.accept(c)));
+            groups.computeIfAbsent(c.group(), k -> new ArrayList<>()).add(test(section, c.name(), c, gradient, () -> {
+                requireDtypes(c.dtypes());
+                check.accept(c);
+            }));
         }
         return groups.entrySet().stream().map(e -> DynamicContainer.dynamicContainer(e.getKey(), e.getValue()));
     }
 
+    /** A dynamic test named for build reports ({@link KitNames}) whose failure is {@link #checked}. */
+    private DynamicTest test(String section, String name, OpCase c, boolean gradient, Runnable check) {
+        return KitNames.test(section, name, () -> checked(section, name, c, gradient, check));
+    }
+
     /**
-     * Runs a check so that an exception from the plugin or the runtime (not a mismatch, which
-     * already names its case) says which case raised it: surefire's summary shows only the message.
+     * Runs a check. A primitive the plugin declared unsupported and the IR cannot spell in others
+     * skips the test; a failure is recorded for the summary, and an exception from the plugin or
+     * the runtime (not a mismatch, which already names its case) is rethrown saying which test
+     * raised it, because surefire's summary shows only the message.
      */
-    private static void named(OpCase c, DType f, Runnable check) {
+    private void checked(String section, String name, OpCase c, boolean gradient, Runnable check) {
         try {
             check.run();
+        } catch (UnsupportedPrimitiveException e) {
+            Assumptions.abort(e.getMessage());
+        } catch (TestAbortedException e) {
+            throw e;
+        } catch (AssertionError e) {
+            failures.add(new KitFailure(section, name, c, gradient, KitFailure.firstLine(e)));
+            throw e;
         } catch (RuntimeException e) {
-            throw new AssertionError(c.name() + " (" + f.label() + "): " + e.getClass().getSimpleName() + ": " + e.getMessage(), e);
+            AssertionError named = new AssertionError(section + ": " + name + ": " + e.getClass().getSimpleName() + ": " + e.getMessage(), e);
+            failures.add(new KitFailure(section, name, c, gradient, KitFailure.firstLine(named)));
+            throw named;
         }
     }
 

@@ -7,6 +7,7 @@ import dev.kiln.spi.Capabilities;
 import dev.kiln.spi.CompileOptions;
 import dev.kiln.spi.Kernel;
 import dev.kiln.spi.KernelAccelerator;
+import dev.kiln.spi.PrimitiveKind;
 import dev.kiln.spi.ir.Composite;
 import dev.kiln.spi.ir.Node;
 import dev.kiln.spi.ir.Primitive;
@@ -21,7 +22,13 @@ import java.util.Set;
  */
 final class ToyAccelerator extends KernelAccelerator {
 
-    enum Variant { FAITHFUL, TANH_IS_SIN, MATMUL_DROPS_LAST_COLUMN, NARROW_DTYPES }
+    enum Variant { FAITHFUL, TANH_IS_SIN, MATMUL_DROPS_LAST_COLUMN, NARROW_DTYPES, UNSUPPORTED_SOME }
+
+    /** What {@link Variant#UNSUPPORTED_SOME} declares unsupported: three with fallbacks, and the weights' adjoint, which has none. */
+    static final PrimitiveKind[] UNSUPPORTED = {
+        PrimitiveKind.of(Primitive.UnaryFn.SIGMOID), PrimitiveKind.of(Primitive.UnaryFn.GELU), PrimitiveKind.of(Primitive.BinaryFn.SUB),
+        PrimitiveKind.of(Primitive.Conv2dBackwardWeights.class),
+    };
 
     private final Variant variant;
 
@@ -34,10 +41,14 @@ final class ToyAccelerator extends KernelAccelerator {
     @Override public Capabilities capabilities() {
         Set<Class<? extends Composite>> natives = Set.of(Composite.Softmax.class, Composite.SoftmaxCrossEntropy.class);
         Set<DType> dtypes = variant == Variant.NARROW_DTYPES ? EnumSet.of(DType.F32, DType.I32, DType.I64, DType.BOOL) : EnumSet.allOf(DType.class);
-        return new Capabilities(dtypes, natives, Set.of(PrecisionPolicy.FP32), false);
+        Capabilities c = new Capabilities(dtypes, natives, Set.of(PrecisionPolicy.FP32), false);
+        return variant == Variant.UNSUPPORTED_SOME ? c.withUnsupported(UNSUPPORTED) : c;
     }
 
     @Override protected Kernel kernel(Node node, CompileOptions options) {
+        if (node.op() instanceof Primitive p && !capabilities().supports(p)) {
+            throw new IllegalStateException("toy was handed " + node.describe() + ", which it declared unsupported");
+        }
         Kernel k = ReferenceKernels.kernel(node);
         if (variant == Variant.TANH_IS_SIN && node.op() instanceof Primitive.Unary u && u.fn() == Primitive.UnaryFn.TANH) {
             return ReferenceKernels.elementwise(node.inputs().getFirst().type(), node.output().type(), Math::sin);

@@ -31,7 +31,7 @@ public final class HostApp {
         Module self = HostApp.class.getModule();
         System.out.println("host-app: " + (self.isNamed() ? "module path (module " + self.getName() + ")" : "class path")
                 + ", Java " + Runtime.version());
-        for (ProviderInfo p : Kiln.providers()) System.out.println("  " + p + "\n    version " + p.version() + " from " + p.location());
+        for (ProviderInfo p : Kiln.providers()) System.out.println("  " + p);
 
         InMemoryDataset train = blobs(EXAMPLES, 1), test = blobs(1000, 2);
         long[] firstStep = {0};

@@ -18,8 +18,10 @@ import java.util.List;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.function.UnaryOperator;
+import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
+import java.util.jar.Manifest;
 
 /**
  * Finds accelerator providers with {@link ServiceLoader} and picks one: explicit choice, then the
@@ -62,7 +64,7 @@ public final class Backends {
     }
 
     private static ProviderStatus status(AcceleratorProvider p) {
-        String location = location(p.getClass()), version = version(p.getClass());
+        String location = location(p.getClass()), version = version(p.getClass()), vendor = vendor(p.getClass());
         String name;
         int priority;
         try {
@@ -70,7 +72,7 @@ public final class Backends {
             priority = p.priority();
         } catch (RuntimeException | LinkageError e) {
             return new ProviderStatus(p.getClass().getName(), Integer.MIN_VALUE,
-                    Availability.unavailable("failed to describe itself: " + e), null, location, version);
+                    Availability.unavailable("failed to describe itself: " + e), null, location, version, vendor);
         }
         String where = "plugin " + name + " (" + p.getClass().getName() + " in " + (location == null ? "an unknown location" : location) + ")";
         int built;
@@ -80,14 +82,14 @@ public final class Backends {
             // Compiled against SPI 1, where spiVersion() was a default method the plugin did not implement.
             return new ProviderStatus(name, priority, Availability.unavailable(where + " was built for Kiln SPI version 1"
                     + " (it does not implement spiVersion()); this runtime speaks SPI version " + AcceleratorProvider.SPI_VERSION
-                    + "; use a release of the plugin built for it"), null, location, version);
+                    + "; use a release of the plugin built for it"), null, location, version, vendor);
         } catch (RuntimeException | LinkageError e) {
-            return new ProviderStatus(name, priority, Availability.unavailable(where + ": spiVersion() threw " + e), null, location, version);
+            return new ProviderStatus(name, priority, Availability.unavailable(where + ": spiVersion() threw " + e), null, location, version, vendor);
         }
         if (built != AcceleratorProvider.SPI_VERSION) {
             return new ProviderStatus(name, priority, Availability.unavailable(where + " was built for Kiln SPI version " + built
                     + "; this runtime speaks SPI version " + AcceleratorProvider.SPI_VERSION
-                    + "; use a release of the plugin built for it"), null, location, version);
+                    + "; use a release of the plugin built for it"), null, location, version, vendor);
         }
         Availability a;
         try {
@@ -95,7 +97,7 @@ public final class Backends {
         } catch (RuntimeException | LinkageError e) {
             a = Availability.unavailable("probe threw " + e);
         }
-        return new ProviderStatus(name, priority, a, p, location, version);
+        return new ProviderStatus(name, priority, a, p, location, version, vendor);
     }
 
     /** The jar or folder a class was loaded from, as a file path where it is one. */
@@ -121,10 +123,9 @@ public final class Backends {
             return m.getDescriptor().rawVersion().get();
         }
         if (c.getPackage() != null && c.getPackage().getImplementationVersion() != null) return c.getPackage().getImplementationVersion();
-        CodeSource source = c.getProtectionDomain().getCodeSource();
-        if (source == null || source.getLocation() == null || !"file".equals(source.getLocation().getProtocol())) return null;
+        Path root = root(c);
+        if (root == null) return null;
         try {
-            Path root = Path.of(source.getLocation().toURI());
             if (Files.isDirectory(root)) {
                 Path info = root.resolve("module-info.class");
                 if (!Files.isRegularFile(info)) return null;
@@ -139,8 +140,49 @@ public final class Backends {
                     return ModuleDescriptor.read(in).rawVersion().orElse(null);
                 }
             }
-        } catch (IOException | URISyntaxException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             return null; // a version is a courtesy; never let it hide the plugin
+        }
+    }
+
+    /** The jar or folder a class was loaded from, where that is a local file; else null. */
+    private static Path root(Class<?> c) {
+        CodeSource source = c.getProtectionDomain().getCodeSource();
+        if (source == null || source.getLocation() == null || !"file".equals(source.getLocation().getProtocol())) return null;
+        try {
+            return Path.of(source.getLocation().toURI());
+        } catch (URISyntaxException | IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The {@code Implementation-Vendor} of the manifest of the plugin's jar (or folder), the
+     * attribute Maven's jar plugin writes from the project's organization; null when none says.
+     */
+    static String vendor(Class<?> c) {
+        Path root = root(c);
+        return root == null ? null : vendorAt(root);
+    }
+
+    /** The Implementation-Vendor of the manifest in the jar or folder {@code root}, or null. */
+    static String vendorAt(Path root) {
+        try {
+            Manifest manifest;
+            if (Files.isDirectory(root)) {
+                Path file = root.resolve(JarFile.MANIFEST_NAME);
+                if (!Files.isRegularFile(file)) return null;
+                try (InputStream in = Files.newInputStream(file)) {
+                    manifest = new Manifest(in);
+                }
+            } else {
+                try (JarFile jar = new JarFile(root.toFile(), false)) {
+                    manifest = jar.getManifest();
+                }
+            }
+            return manifest == null ? null : manifest.getMainAttributes().getValue(Attributes.Name.IMPLEMENTATION_VENDOR);
+        } catch (IOException | RuntimeException e) {
+            return null; // like the version, a courtesy
         }
     }
 

@@ -2,6 +2,7 @@ package dev.kiln.runtime.exec;
 
 import dev.kiln.spi.Accelerator;
 import dev.kiln.spi.Buffer;
+import dev.kiln.spi.Capabilities;
 import dev.kiln.spi.CompileOptions;
 import dev.kiln.spi.Executable;
 import dev.kiln.spi.ir.Graph;
@@ -13,8 +14,9 @@ import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Runs the runtime's passes (decompose what the plugin does not fuse, autocast to the precision
- * policy, dead-code elimination) and the plugin's compile, caching executables by graph signature
+ * Runs the runtime's passes (decompose what the plugin does not fuse, spell the primitives it
+ * declared unsupported in others or refuse the graph naming the one that cannot be, autocast to
+ * the precision policy, dead-code elimination) and the plugin's compile, caching executables by graph signature
  * so eager ops and repeated tapes compile once.
  *
  * <p>Thread safety: {@link #run} may be called from any number of threads. An {@link Executable}
@@ -52,7 +54,8 @@ public final class GraphCompiler implements AutoCloseable {
     }
 
     public Executable compile(Graph g, CompileOptions opts) {
-        Graph lowered = Lowering.decompose(g, accelerator.capabilities()::isNative);
+        Capabilities caps = accelerator.capabilities();
+        Graph lowered = Lowering.replaceUnsupported(Lowering.decompose(g, caps::isNative), caps::supports, accelerator.name());
         Graph cast = Autocast.apply(lowered, opts.precision());
         return accelerator.compile(Passes.deadCodeElimination(cast), opts);
     }

@@ -80,7 +80,7 @@ public final class CompositeCases {
     private static void gelu(List<OpCase> c, DType f) {
         for (int[] s : new int[][] {{3, 7}, {1}, {2, 3, 33}}) {
             TensorType x = t(f, s);
-            c.add(new OpCase("gelu", "gelu " + shape(x), new Composite.Gelu(), List.of(x), List.of(Sampler.uniform(-6, 6)), List.of(0), 1));
+            c.add(new OpCase("gelu erf", "gelu erf " + shape(x), new Composite.Gelu(), List.of(x), List.of(Sampler.uniform(-6, 6)), List.of(0), 1));
         }
     }
 

@@ -5,7 +5,6 @@ import dev.kiln.spi.Buffer;
 import dev.kiln.spi.CompileOptions;
 import dev.kiln.spi.Executable;
 import dev.kiln.spi.ir.Graph;
-import dev.kiln.spi.ir.Lowering;
 import dev.kiln.spi.ir.TensorType;
 import dev.kiln.spi.ir.Value;
 import dev.kiln.tck.HostData;
@@ -42,7 +41,7 @@ public final class FusionCheck {
         Graph g = c.graph();
         List<double[]> data = draw(c, new Random(c.name().hashCode() + 1));
         List<Buffer> in = new ArrayList<>(), out = new ArrayList<>();
-        try (Executable exe = acc.compile(Lowering.decompose(g, acc.capabilities()::isNative), options)) {
+        try (Executable exe = acc.compile(PluginRun.lower(acc, g), options)) {
             for (int i = 0; i < data.size(); i++) in.add(HostData.upload(acc, g.inputs().get(i).type(), data.get(i)));
             for (int k = 0; k < donate.length; k++) out.add(donate[k] >= 0 ? in.get(donate[k]) : acc.allocate(g.outputs().get(k).type()));
             List<double[]> want = null;

@@ -45,6 +45,9 @@ public final class GradientCheck {
         return b.build(List.of(total));
     }
 
+    /** The graph the check runs on the plugin: the loss and its gradients with respect to the case's {@code wrt} inputs. */
+    public static Graph gradients(OpCase c) { return Autodiff.gradients(loss(c), c.wrt()); }
+
     public static void check(Accelerator acc, CompileOptions options, OpCase c, Tolerance lossTolerance) {
         Graph f = loss(c);
         Random r = new Random(c.seed());
@@ -53,7 +56,7 @@ public final class GradientCheck {
             TensorType t = f.inputs().get(i).type();
             data.add(HostData.roundTrip(Sampler.uniform(-2, 2).draw(r, Math.toIntExact(t.shape().size())), t));
         }
-        Graph grad = Autodiff.gradients(f, c.wrt());
+        Graph grad = gradients(c);
         checkSignature(c, f, grad);
         List<double[]> actual = PluginRun.run(acc, options, grad, data);
 

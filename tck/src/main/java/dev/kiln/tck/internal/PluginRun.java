@@ -2,6 +2,7 @@ package dev.kiln.tck.internal;
 
 import dev.kiln.spi.Accelerator;
 import dev.kiln.spi.Buffer;
+import dev.kiln.spi.Capabilities;
 import dev.kiln.spi.CompileOptions;
 import dev.kiln.spi.Executable;
 import dev.kiln.spi.ir.Graph;
@@ -15,11 +16,17 @@ public final class PluginRun {
     private PluginRun() {}
 
     /**
-     * The runtime decomposes the composites a plugin does not report native before compiling
-     * ({@code Accelerator.compile}'s contract), so the kit does the same.
+     * What the runtime hands {@code Accelerator.compile}: the composites the plugin does not report
+     * native decomposed, the primitives it declared unsupported spelled in others (or an
+     * {@link dev.kiln.spi.ir.UnsupportedPrimitiveException}), so the kit compiles the same.
      */
+    public static Graph lower(Accelerator acc, Graph graph) {
+        Capabilities caps = acc.capabilities();
+        return Lowering.replaceUnsupported(Lowering.decompose(graph, caps::isNative), caps::supports, acc.name());
+    }
+
     public static List<double[]> run(Accelerator acc, CompileOptions options, Graph graph, List<double[]> inputs) {
-        Graph lowered = Lowering.decompose(graph, acc.capabilities()::isNative);
+        Graph lowered = lower(acc, graph);
         List<Buffer> in = new ArrayList<>();
         List<Buffer> out = List.of();
         try (Executable exe = acc.compile(lowered, options)) {
