@@ -151,7 +151,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
             }
         }
         if (c instanceof Composite.QuantizedLinear q && OneDnnQuantizedLinear.supports(q, in(n, 0), n.output().type())) {
-            return OneDnnQuantizedLinear.create(engine, what, q, in(n, 0), in(n, 1));
+            return OneDnnQuantizedLinear.create(engine, what, q, in(n, 0), in(n, 1), memoryScope());
         }
         if (nativeF32(n)) {
             TensorType t = in(n, 0);
