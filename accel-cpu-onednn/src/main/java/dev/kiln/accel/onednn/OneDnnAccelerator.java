@@ -86,6 +86,9 @@ final class OneDnnAccelerator extends KernelAccelerator {
     /** The host memory behind a buffer of this accelerator. */
     static MemorySegment segment(Buffer b) { return host(b).segment(); }
 
+    /** The host memory of a buffer {@code what} writes; a constant buffer is refused. */
+    static MemorySegment output(Buffer b, String what) { return writable(b, what).segment(); }
+
     @Override protected Kernel kernel(Node node, CompileOptions options) {
         String what = node.describe();
         try {

@@ -34,6 +34,8 @@ final class OneDnnInt8Matmul implements AutoCloseable {
     private final OneDnnPrimitive matmul, reorder;
     private final TensorType packedType;
     private final Arena scope;
+    /** One thread or the engine's, by the matmul's own times: its s32 sums make the result the same either way. */
+    private final OneDnnThreadChoice threads;
     /** The weights in oneDNN's layout, allocated on the first run. */
     private HostBuffer packed;
     /** The constant weight segment {@link #packed} was made from, or null when it must be remade. */
@@ -41,7 +43,8 @@ final class OneDnnInt8Matmul implements AutoCloseable {
     private final MemorySegment[] reorderIn = new MemorySegment[1], reorderOut = new MemorySegment[1];
     private final MemorySegment[] matmulIn = new MemorySegment[5];
 
-    private OneDnnInt8Matmul(OneDnnPrimitive matmul, OneDnnPrimitive reorder, TensorType packedType, Arena scope) {
+    private OneDnnInt8Matmul(OneDnnPrimitive matmul, OneDnnPrimitive reorder, TensorType packedType, Arena scope, OneDnnThreadChoice threads) {
+        this.threads = threads;
         this.matmul = matmul;
         this.reorder = reorder;
         this.packedType = packedType;
@@ -82,13 +85,12 @@ final class OneDnnInt8Matmul implements AutoCloseable {
             mm = new OneDnnPrimitive(e, what, pd,
                     new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
                     new dnnl_memory_desc[] {src, blocked, bias, srcScale, weiScale, dst}, 5);
-            // Threads as the f32 layer of this shape gets: the same multiply-adds on a quarter of the bytes.
-            mm.capThreadsAsIf(Math.multiplyExact(4L, Math.addExact(Math.addExact((long) n * in, (long) in * out), (long) n * out)));
             dnnl_primitive_desc rpd = new dnnl_primitive_desc();
             check(dnnl_reorder_primitive_desc_create(rpd, plain, e.engine, blocked, e.engine, null), what + " (packing the weights)");
             ro = new OneDnnPrimitive(e, what + " (packing the weights)", rpd, new int[] {DNNL_ARG_SRC, DNNL_ARG_DST}, new dnnl_memory_desc[] {plain, blocked}, 1);
+            ro.capThreads(1); // a copy, bound by memory, not worth a fork-join (see OneDnnThreadChoice)
             TensorType packedType = new TensorType(DType.I8, Shape.of(Math.toIntExact(dnnl_memory_desc_get_size(blocked))));
-            return new OneDnnInt8Matmul(mm, ro, packedType, scope);
+            return new OneDnnInt8Matmul(mm, ro, packedType, scope, new OneDnnThreadChoice(e.threads()));
         } catch (RuntimeException ex) {
             if (mm != null) mm.close();
             if (ro != null) ro.close();
@@ -134,11 +136,17 @@ final class OneDnnInt8Matmul implements AutoCloseable {
         matmulIn[2] = bias;
         matmulIn[3] = srcScale;
         matmulIn[4] = weiScale;
+        matmul.capThreads(threads.next());
+        long t0 = System.nanoTime();
         matmul.run(matmulIn, y);
+        threads.took(System.nanoTime() - t0);
     }
 
     /** oneDNN's implementation of the matmul, e.g. {@code brg_matmul:avx512_core_vnni}. */
     String implementation() { return matmul.implementation(); }
+
+    /** The smoothed run times on one thread and on the engine's, for diagnostics. */
+    String threadTimes() { return threads.toString(); }
 
     /** Whether the weights in use were packed from a constant buffer and are being reused. */
     boolean reusesPackedWeights() { return packedFrom != null; }
