@@ -15,7 +15,7 @@ final class Int8Timing {
         long count = (long) n * in;
         MemorySegment q = java.lang.foreign.Arena.ofAuto().allocate(count);
         for (int rep = 0; rep < 5; rep++) {
-            int iters = Math.max(10, (int) (2e8 / (2.0 * n * in * o + 1)));
+            int iters = Math.max(100, (int) (2e9 / (2.0 * n * in * o + 1)));
             long t0 = System.nanoTime();
             for (int it = 0; it < iters; it++) k.run(ins, new MemorySegment[] {y});
             long t1 = System.nanoTime();
@@ -25,8 +25,9 @@ final class Int8Timing {
             float scale = Math.max(Math.abs(m / iters), Float.MIN_NORMAL) / 127;
             for (int it = 0; it < iters; it++) loops.quantize(ins[0], count, scale, q);
             long t3 = System.nanoTime();
-            System.out.printf("%dx%dx%d: kernel %.1f us/run, of which scan %.1f us, rounding %.1f us (%s)%n",
-                    n, in, o, (t1 - t0) / 1e3 / iters, (t2 - t1) / 1e3 / iters, (t3 - t2) / 1e3 / iters, loops.getClass().getSimpleName());
+            OneDnnInt8Matmul mm = k.made(false) != null ? k.made(false) : k.made(true);
+            System.out.printf("%dx%dx%d: kernel %.1f us/run, of which scan %.1f us, rounding %.1f us (%s); matmul %s%n",
+                    n, in, o, (t1 - t0) / 1e3 / iters, (t2 - t1) / 1e3 / iters, (t3 - t2) / 1e3 / iters, loops.getClass().getSimpleName(), mm.threadTimes());
         }
     }
 }
