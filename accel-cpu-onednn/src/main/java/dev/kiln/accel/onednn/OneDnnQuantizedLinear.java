@@ -21,8 +21,9 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>A batch without negative values (a ReLU's output, pixel intensities) quantizes to 0..127,
  * whose bytes are the same as s8 and as u8, and runs the u8 x s8 matmul: VNNI multiplies u8 by
- * s8 natively, while s8 x s8 costs oneDNN a shift and a compensation term. Each of the two
- * matmuls is made on first use, with its own packed weights.
+ * s8 natively, while s8 x s8 costs oneDNN a shift and a compensation term (0-20% slower
+ * here, by shape and run: OneDnnGemmRates in bench/ times both). The s8 matmul is made with the kernel, so that a shape oneDNN refuses
+ * fails at compile time, the u8 one on first use; each packs its own weights.
  */
 final class OneDnnQuantizedLinear implements Kernel {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -33,9 +34,11 @@ final class OneDnnQuantizedLinear implements Kernel {
     private final int n, in, out;
     private final Arena scope;
     private final Int8Loops loops = Int8Loops.chosen();
-    /** The s8-source and u8-source matmuls, made on first use. */
+    /** The s8-source matmul and the u8-source one (null until a batch without negatives comes). */
     private OneDnnInt8Matmul signed, unsigned;
-    private final HostBuffer quantized, sourceScale;
+    /** Scratch holding the quantized batch and, 64-byte aligned after it, its scale; and views of the two. */
+    private final HostBuffer scratch;
+    private final MemorySegment quantized, sourceScale;
 
     private OneDnnQuantizedLinear(OneDnnEngine engine, String what, Composite.Activation activation, int n, int in, int out, Arena scope) {
         this.engine = engine;
@@ -45,14 +48,10 @@ final class OneDnnQuantizedLinear implements Kernel {
         this.in = in;
         this.out = out;
         this.scope = scope;
-        HostBuffer q = HostBuffer.allocate(new TensorType(DType.I8, Shape.of(n, in)), scope);
-        try {
-            this.sourceScale = HostBuffer.allocate(new TensorType(DType.F32, Shape.of(1)), scope);
-        } catch (RuntimeException | Error e) {
-            q.close();
-            throw e;
-        }
-        this.quantized = q;
+        long bytes = Math.multiplyExact((long) n, in), scaleAt = Math.addExact(bytes, 63) & ~63L;
+        this.scratch = HostBuffer.allocate(new TensorType(DType.I8, Shape.of(Math.toIntExact(Math.addExact(scaleAt, 64)))), scope);
+        this.quantized = scratch.segment().asSlice(0, bytes);
+        this.sourceScale = scratch.segment().asSlice(scaleAt, 4);
     }
 
     /** Whether oneDNN runs this node natively: f32 activations, activation none or relu, no empty operand. */
@@ -87,13 +86,12 @@ final class OneDnnQuantizedLinear implements Kernel {
 
     /** Inputs x, wq, ws, bias; output y. */
     @Override public void run(MemorySegment[] in, MemorySegment[] out) {
-        long count = quantized.type().shape().size();
+        long count = quantized.byteSize();
         float m = loops.signedAbsMax(in[0], count);
         float scale = Math.max(Math.abs(m), Float.MIN_NORMAL) / Composite.QuantizedLinear.QMAX;
-        MemorySegment q = quantized.segment();
-        loops.quantize(in[0], count, scale, q);
-        sourceScale.segment().set(F32, 0, scale);
-        matmul(m < 0).run(q, in[1], in[2], in[3], sourceScale.segment(), out);
+        loops.quantize(in[0], count, scale, quantized);
+        sourceScale.set(F32, 0, scale);
+        matmul(m < 0).run(quantized, in[1], in[2], in[3], sourceScale, out);
     }
 
     /** oneDNN's implementation of the s8-source matmul, e.g. {@code brg_matmul:avx512_core_vnni}. */
@@ -105,7 +103,6 @@ final class OneDnnQuantizedLinear implements Kernel {
     @Override public void close() {
         if (signed != null) signed.close();
         if (unsigned != null) unsigned.close();
-        quantized.close();
-        sourceScale.close();
+        scratch.close();
     }
 }
