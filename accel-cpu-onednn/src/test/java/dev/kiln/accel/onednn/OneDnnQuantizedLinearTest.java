@@ -71,7 +71,7 @@ class OneDnnQuantizedLinearTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"NONE, 256, 784, 1024, false", "RELU, 64, 300, 33, false", "NONE, 32, 1024, 10, true", "RELU, 1, 784, 128, true"})
+    @CsvSource({"NONE, 256, 784, 1024, false", "RELU, 256, 1024, 1024, true", "RELU, 64, 300, 33, false", "NONE, 32, 1024, 10, true", "RELU, 1, 784, 128, true", "RELU, 1, 1024, 1024, true"})
     void nativeKernelMatchesTheDefinition(Activation act, int n, int in, int o, boolean nonNegative) {
         Problem p = Problem.of(act, n, in, o, nonNegative, 11);
         try (Kernel k = acc.kernel(p.node(), CompileOptions.defaults()); Arena arena = Arena.ofConfined()) {
@@ -85,7 +85,7 @@ class OneDnnQuantizedLinearTest {
             assertNotNull(q.made(!nonNegative), "the " + (nonNegative ? "u8" : "s8") + "-source matmul ran");
             if (!nonNegative) assertNull(q.made(false), "a batch with negatives needs no u8-source matmul");
             p.check(HostData.read(y, p.y().type()), p.reference());
-            if (System.getenv("KILN_INT8_TIME") != null) Int8Timing.print(q, ins, y, n, in, o);
+            if (System.getenv("KILN_INT8_TIME") != null) Int8Timing.print(q, ins, y, p.types().get(1), n, in, o);
         }
     }
 
