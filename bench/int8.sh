@@ -5,7 +5,8 @@
 # Fashion-MNIST, --epochs each) and saves their weights; PyTorch loads them. Prints, for batch
 # 256 on the wide MLP, int8/fp32 (Kiln int8 over Kiln fp32 samples/s), int8/pytorch (Kiln int8
 # over PyTorch int8) and the accuracy drop (Kiln fp32 minus Kiln int8, percentage points), and
-# the batch-1 latencies. Usage:
+# the batch-1 latencies; then oneDNN's own int8 and f32 GEMM times for the wide MLP's layers at
+# batch 256, the ceiling of int8/fp32 on this CPU. Usage:
 #   bench/int8.sh [--epochs N] [--seconds S]
 set -euo pipefail
 
@@ -30,18 +31,22 @@ trap 'rm -rf "$WORK"' EXIT
 bench_torch_python
 bench_jdk
 
-# 1. Build Kiln (bench/lib.sh).
-bench_classpath examples "$WORK"
+# 1. Build Kiln (bench/lib.sh): the examples (Int8Inference) and the benchmarks (OneDnnGemmRates).
+bench_classpaths examples,bench
 
 # 2. Kiln: trains, saves the weights, measures fp32 and int8.
 echo "int8.sh: Kiln (onednn, $EPOCHS epoch(s) of training per model)" >&2
 "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-  -cp "$CP" dev.kiln.examples.Int8Inference "$WORK" "$EPOCHS" "$SECONDS_EACH" 2>&1 | tee "$WORK/kiln.log" >&2
+  -cp "$CP_examples" dev.kiln.examples.Int8Inference "$WORK" "$EPOCHS" "$SECONDS_EACH" 2>&1 | tee "$WORK/kiln.log" >&2
 
 # 3. PyTorch on the same weights. The machine's OpenBLAS settings are unset for this anchor
 #    command only (they tune OpenBLAS for Kiln's own runs and tests and are never changed there).
 echo "int8.sh: PyTorch ($PYTHON)" >&2
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" bench/pytorch_int8.py "$WORK" "$SECONDS_EACH" 2>&1 | tee "$WORK/pytorch.log" >&2
+
+# 4. oneDNN alone, f32 and int8 matmuls of the wide MLP's layers (no Kiln in between).
+echo "int8.sh: oneDNN's own GEMMs" >&2
+"$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP_bench" dev.kiln.bench.OneDnnGemmRates 256 784,1024,1024,10 2>&1 | tee "$WORK/gemm.log" >&2
 
 rate() { sed -n "s/^$1 batch $2: \([0-9.]*\) samples\/s.*/\1/p" "$3" | tail -n 1; }
 latency() { sed -n "s/^$1 batch 1: .*median latency \([0-9.]*\) us.*/\1/p" "$2" | tail -n 1; }
@@ -67,4 +72,10 @@ for m in wide seed; do
 done
 awk -v a="$K8" -v b="$K32" 'BEGIN { printf "int8/fp32: %.2f\n", a / b }'
 awk -v a="$K8" -v b="$T8" 'BEGIN { printf "int8/pytorch: %.2f\n", a / b }'
+# A second figure, not the issue's: Kiln's predict (the forward pass alone, as PyTorch's model(x)).
+P8=$(rate "kiln predict int8 wide" 256 "$WORK/kiln.log")
+P32=$(rate "kiln predict fp32 wide" 256 "$WORK/kiln.log")
+echo "wide MLP, batch 256, predict: kiln fp32 $P32, kiln int8 $P8 samples/s"
+awk -v a="$P8" -v b="$P32" -v t="$T8" 'BEGIN { printf "predict int8/fp32: %.2f, predict int8/pytorch: %.2f\n", a / b, a / t }'
 awk -v a="$A32" -v b="$A8" 'BEGIN { printf "accuracy drop: %.2f points\n", (a - b) * 100 }'
+sed -n 's/^onednn gemm layers .*, \([0-9]* threads*\): .*f32\/int8 \([0-9.]*\) (u8s8), \([0-9.]*\) (s8s8)$/onednn gemm f32\/int8 (wide MLP layers, batch 256, \1): \2 u8s8, \3 s8s8/p' "$WORK/gemm.log"

@@ -39,13 +39,22 @@ bench_torch_python() {
   [ -n "$PYTHON" ] || { echo "$ME: no python3 can import torch and numpy (apt-get install python3-torch)" >&2; exit 1; }
 }
 
-# CP: module $1's classes and runtime classpath, built into $2. Packaging and build-classpath run
-# in one reactor so the sibling modules resolve to this build's jars (a separate '-pl' run would
-# look for them in ~/.m2); every module writes the file and $1 comes last in reactor order, so
-# its classpath stays. Returns the build's status.
+# CP: module $1's classes and runtime classpath (the second argument, once a work directory for
+# it, is ignored). See bench_classpaths.
 bench_classpath() {
+  bench_classpaths "$1" || return
+  local v="CP_$1"
+  CP=${!v}
+}
+
+# CP_<module> for each module of the comma-separated list $1 (simple names such as examples and
+# bench): its classes and runtime classpath, all built in one reactor so that sibling modules
+# resolve to this build's jars (a separate '-pl' run would look for them in ~/.m2). Each module
+# writes its classpath into its own target/. Returns the build's status.
+bench_classpaths() {
   echo "$ME: building Kiln ..." >&2
   ./mvnw -q -pl "$1" -am package dependency:build-classpath -DskipTests \
-    -Dmdep.includeScope=runtime -Dmdep.outputFile="$2/classpath.txt" >&2 || return
-  CP="$1/target/classes:$(cat "$2/classpath.txt")"
+    -Dmdep.includeScope=runtime -Dmdep.outputFile=target/kiln-classpath.txt >&2 || return
+  local m
+  for m in ${1//,/ }; do printf -v "CP_$m" '%s' "$m/target/classes:$(cat "$m/target/kiln-classpath.txt")"; done
 }

@@ -179,6 +179,15 @@ public final class Kiln implements AutoCloseable {
         }
     }
 
+    Buffer uploadConstant(TensorType type, MemorySegment host) {
+        enter();
+        try {
+            return accelerator.uploadConstant(type, host);
+        } finally {
+            exit();
+        }
+    }
+
     void download(Buffer b, MemorySegment host) {
         enter();
         try {

@@ -48,6 +48,7 @@ public final class Tensor implements AutoCloseable {
             public GraphCompiler compiler(Kiln k) { return k.compiler(); }
             public long nextSeed(Kiln k) { return k.nextSeed(); }
             public Buffer upload(Kiln k, TensorType t, MemorySegment host) { return k.upload(t, host); }
+            public Tensor constant(Kiln k, TensorType t, MemorySegment host) { return Tensor.wrap(k, k.uploadConstant(t, host)); }
             public void download(Kiln k, Buffer b, MemorySegment host) { k.download(b, host); }
             public dev.kiln.runtime.dist.GuardedCollectives collectives(Kiln k) { return k.collectives(); }
         });

@@ -2,6 +2,7 @@ package dev.kiln.examples;
 
 import dev.kiln.api.Kiln;
 import dev.kiln.api.KilnConfig;
+import dev.kiln.api.Tensor;
 import dev.kiln.api.checkpoint.ModelWeights;
 import dev.kiln.api.data.Dataset;
 import dev.kiln.api.data.FashionMnist;
@@ -18,7 +19,8 @@ import java.util.Locale;
  * Kiln's half of bench/int8.sh: trains the wide MLP (784-1024-1024-10) and the seed MLP
  * (784-128-10) on Fashion-MNIST, saves their f32 weights for the PyTorch side, quantizes them
  * with {@link Quantization#quantizeDynamic}, and prints test accuracy and inference speed of both
- * forms at batch 1, 32 and 256 (compiled, through a Trainer's evaluate: see {@link #time}).
+ * forms at batch 1, 32 and 256, compiled: through a Trainer's evaluate ({@link #time}, the figure
+ * bench/int8.sh compares) and, as a second figure, its predict on one batch ({@link #timePredict}).
  * Usage: {@code Int8Inference OUT_DIR [epochs] [seconds per measurement] [batches, e.g. 1,32,256]}.
  */
 public final class Int8Inference {
@@ -62,6 +64,10 @@ public final class Int8Inference {
                     report("fp32", name, b, time(kiln, model, test, b, seconds));
                     report("int8", name, b, time(kiln, int8, test, b, seconds));
                 }
+                for (int b : batches) {
+                    report("predict fp32", name, b, timePredict(kiln, model, test, b, seconds));
+                    report("predict int8", name, b, timePredict(kiln, int8, test, b, seconds));
+                }
             }
         }
     }
@@ -92,6 +98,34 @@ public final class Int8Inference {
                 long start = System.nanoTime();
                 t.evaluate(part);
                 per[r++] = (System.nanoTime() - start) / 1e9 / n;
+            }
+            return Arrays.copyOf(per, r);
+        }
+    }
+
+    /**
+     * Seconds per sample of a Trainer's {@code predict} on a tensor of the first {@code batch}
+     * test images, PyTorch's {@code model(x)}: the forward pass alone, with the copy of x into
+     * the compiled step and of the outputs into a new tensor, and no loss or accuracy.
+     */
+    private static double[] timePredict(Kiln kiln, Module model, Dataset test, int batch, double seconds) {
+        int size = Math.toIntExact(test.exampleShape().size());
+        float[] images = new float[Math.multiplyExact(batch, size)];
+        for (int i = 0; i < batch; i++) test.features(i, images, i * size);
+        int[] dims = new int[test.exampleShape().rank() + 1];
+        dims[0] = batch;
+        System.arraycopy(test.exampleShape().dims(), 0, dims, 1, dims.length - 1);
+        int reps = Math.max(1, 2560 / batch);
+        try (Tensor x = kiln.tensor(images, dims);
+             Trainer t = Trainer.builder(kiln, model).optimizer(new Adam(1e-3)).batchSize(batch).build()) {
+            t.predict(x).close();
+            double[] per = new double[1000];
+            int r = 0;
+            long end = System.nanoTime() + (long) (seconds * 1e9);
+            while (r < per.length && (r < 3 || System.nanoTime() < end)) {
+                long start = System.nanoTime();
+                for (int i = 0; i < reps; i++) t.predict(x).close();
+                per[r++] = (System.nanoTime() - start) / 1e9 / reps / batch;
             }
             return Arrays.copyOf(per, r);
         }

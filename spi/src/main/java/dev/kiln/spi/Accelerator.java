@@ -21,6 +21,14 @@ public interface Accelerator extends AutoCloseable {
     Buffer upload(TensorType type, MemorySegment host);
 
     /**
+     * As {@link #upload}, for data that is never written again (a quantized layer's weights): the
+     * plugin may refuse to overwrite the buffer (with {@link #copyIn} or as an executable's output)
+     * and may keep data derived from it, such as a packed layout, for the buffer's life. By default
+     * an ordinary upload.
+     */
+    default Buffer uploadConstant(TensorType type, MemorySegment host) { return upload(type, host); }
+
+    /**
      * Overwrites {@code dst} with {@code host} ({@code dst.type().byteSize()} bytes, row-major), so a
      * training loop refills the same input buffers every step instead of uploading new ones.
      */

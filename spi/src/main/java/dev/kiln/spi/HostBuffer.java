@@ -20,6 +20,11 @@ import java.lang.ref.Cleaner;
  * closing one costs ~35 us (a handshake with every thread; measured on JDK 25), more than most
  * eager ops — so the runtime pins a buffer for the length of every call that uses it and frees
  * it only after the last one (see the api's {@code Tensor}).
+ *
+ * <p>A <em>constant</em> buffer ({@link #constant}) is filled once and read-only from then on: its
+ * segment refuses Java writes, and {@link KernelAccelerator} refuses to copy into it or to bind it
+ * as an executable's output, so a kernel may keep data derived from it (a packed weight layout)
+ * for as long as it is handed the same segment.
  */
 public final class HostBuffer implements Buffer {
     private static final Cleaner CLEANER = Cleaner.create();
@@ -50,7 +55,26 @@ public final class HostBuffer implements Buffer {
     public static HostBuffer allocate(TensorType type) { return allocate(type, Arena.global()); }
 
     /** A buffer whose segment is valid only while {@code scope} is open (and the buffer is). */
-    public static HostBuffer allocate(TensorType type, Arena scope) {
+    public static HostBuffer allocate(TensorType type, Arena scope) { return new HostBuffer(type, raw(type, scope)); }
+
+    /**
+     * A constant buffer holding a copy of {@code host} ({@code type.byteSize()} bytes), valid while
+     * {@code scope} is open: its {@link #segment()} is read-only, and stays the same object for the
+     * buffer's life, so it identifies these bytes.
+     */
+    public static HostBuffer constant(TensorType type, MemorySegment host, Arena scope) {
+        MemorySegment raw = raw(type, scope);
+        try {
+            raw.copyFrom(host.asSlice(0, type.byteSize()));
+        } catch (RuntimeException e) {
+            new Freer(raw.address()).run();
+            throw e;
+        }
+        return new HostBuffer(type, raw.asReadOnly());
+    }
+
+    /** Fresh, 64-byte aligned memory for {@code type}, not yet owned by a buffer. */
+    private static MemorySegment raw(TensorType type, Arena scope) {
         long bytes = Math.max(64, (type.byteSize() + 63) & ~63L);
         MemorySegment raw;
         try {
@@ -59,12 +83,15 @@ public final class HostBuffer implements Buffer {
             throw new IllegalStateException("aligned_alloc failed", t);
         }
         if (raw.address() == 0) throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of host memory for " + type);
-        return new HostBuffer(type, raw.reinterpret(type.byteSize(), scope, null));
+        return raw.reinterpret(type.byteSize(), scope, null);
     }
 
     @Override public TensorType type() { return type; }
 
-    /** The memory; valid until {@link #close()}. */
+    /** Whether this is a {@link #constant} buffer, whose bytes never change. */
+    public boolean isConstant() { return segment.isReadOnly(); }
+
+    /** The memory, read-only for a {@link #constant} buffer; valid until {@link #close()}. */
     public MemorySegment segment() {
         if (freer.freed) throw new IllegalStateException("buffer " + type + " is closed");
         return segment;

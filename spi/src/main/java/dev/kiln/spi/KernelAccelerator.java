@@ -33,8 +33,11 @@ public abstract class KernelAccelerator implements Accelerator {
         return b;
     }
 
+    /** A read-only buffer (see {@link HostBuffer#constant}): {@link #copyIn} and executables refuse to write it. */
+    @Override public Buffer uploadConstant(TensorType type, MemorySegment host) { return HostBuffer.constant(type, host, scope); }
+
     @Override public void copyIn(MemorySegment host, Buffer dst) {
-        host(dst).segment().copyFrom(host.asSlice(0, dst.type().byteSize()));
+        writable(dst, "copyIn").segment().copyFrom(host.asSlice(0, dst.type().byteSize()));
     }
 
     @Override public void download(Buffer buffer, MemorySegment host) {
@@ -45,6 +48,13 @@ public abstract class KernelAccelerator implements Accelerator {
     protected static HostBuffer host(Buffer b) {
         if (b instanceof HostBuffer h) return h;
         throw new IllegalArgumentException("buffer " + b.type() + " does not belong to a host-memory accelerator");
+    }
+
+    /** The host buffer behind {@code b}, which {@code what} is about to write; refuses a constant one. */
+    protected static HostBuffer writable(Buffer b, String what) {
+        HostBuffer h = host(b);
+        if (h.isConstant()) throw new IllegalArgumentException(what + ": buffer " + b.type() + " is a constant (uploadConstant) and cannot be written");
+        return h;
     }
 
     /**

@@ -102,6 +102,7 @@ final class SequentialExecutable implements Executable {
         for (int i = 0; i < inputs.size(); i++) seg[plan.inputSlots[i]] = KernelAccelerator.host(inputs.get(i)).segment();
         for (int j = 0; j < outputs.size(); j++) {
             for (int k = 0; k < j; k++) if (outputs.get(k) == outputs.get(j)) throw new IllegalArgumentException("outputs " + k + " and " + j + " share one buffer");
+            KernelAccelerator.writable(outputs.get(j), "output " + j);
             int s = plan.outputSlots[j];
             if (plan.boundOutput[s] != j) continue;
             staged[j] = !writableEarly(s, outputs.get(j), inputs);

@@ -116,14 +116,15 @@ public abstract class AcceleratorConformanceTest {
     }
 
     @TestFactory
-    @DisplayName("upload then download is the identity")
+    @DisplayName("upload (or uploadConstant) then download is the identity")
     public Stream<DynamicNode> roundTrip() {
         return Stream.of(DType.values()).map(d -> test("round trip", d.label(), null, false, () -> {
             requireDtypes(Set.of(d));
             TensorType t = TensorType.of(d, 3, 13);
             double[] x = HostData.roundTrip(sample(d, new Random(d.ordinal()), 39), t);
-            try (var b = HostData.upload(accelerator, t, x)) {
+            try (var b = HostData.upload(accelerator, t, x); var c = accelerator.uploadConstant(t, HostData.write(x, t))) {
                 assertArrayEquals(x, HostData.download(accelerator, b), d.label() + " round trip");
+                assertArrayEquals(x, HostData.download(accelerator, c), d.label() + " round trip of a constant");
             }
         }));
     }
@@ -146,6 +147,22 @@ public abstract class AcceleratorConformanceTest {
         List<OpCase> cases = new ArrayList<>(PrimitiveCases.all(f));
         cases.addAll(CompositeCases.all(f));
         return grouped("forward " + f.label(), false, cases, c -> ForwardCheck.check(accelerator, compileOptions(), c, this::tolerance));
+    }
+
+    /**
+     * The layers whose weights a model for inference holds as constants (Linear, and the int8
+     * QuantizedLinear whose weights Kiln uploads with {@code uploadConstant}), again with every
+     * operand but the input a constant buffer, run twice.
+     */
+    @TestFactory
+    @DisplayName("forward f32 of linear layers on constant weights, run twice")
+    public Stream<DynamicNode> forwardOnConstantWeights() {
+        List<OpCase> cases = new ArrayList<>(CompositeCases.all(DType.F32));
+        cases.removeIf(c -> !c.group().equals("linear") && !c.group().equals("quantizedlinear"));
+        return grouped(cases, c -> {
+            requireDtypes(c.dtypes());
+            named(c, DType.F32, () -> ForwardCheck.check(accelerator, compileOptions(), c, this::tolerance, true));
+        });
     }
 
     // ---- gradients ---------------------------------------------------------------------------

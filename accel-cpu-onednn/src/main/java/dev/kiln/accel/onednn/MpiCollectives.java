@@ -73,7 +73,7 @@ final class MpiCollectives implements Collectives {
         match(in, out, 1, "allReduce");
         int count = count(out, "allReduce");
         DType dtype = summable(out, "allReduce");
-        MemorySegment o = OneDnnAccelerator.segment(out);
+        MemorySegment o = OneDnnAccelerator.output(out, "allReduce");
         locked(() -> {
             if (dtype == DType.BF16) {
                 try (Arena scratch = Arena.ofConfined()) {
@@ -94,7 +94,7 @@ final class MpiCollectives implements Collectives {
         match(in, out, 1, "broadcast");
         if (root < 0 || root >= size) throw new IllegalArgumentException("broadcast: root " + root + " is not a rank of " + size);
         int bytes = bytes(out, "broadcast");
-        MemorySegment o = OneDnnAccelerator.segment(out);
+        MemorySegment o = OneDnnAccelerator.output(out, "broadcast");
         if (rank == root && in != out) o.copyFrom(OneDnnAccelerator.segment(in).asSlice(0, bytes));
         locked(() -> binding.bcast(o, bytes, handles.bytes(), root, comm));
     }
@@ -103,7 +103,7 @@ final class MpiCollectives implements Collectives {
         match(in, out, size, "allGather");
         int bytes = bytes(in, "allGather");
         bytes(out, "allGather");
-        MemorySegment i = OneDnnAccelerator.segment(in), o = OneDnnAccelerator.segment(out);
+        MemorySegment i = OneDnnAccelerator.segment(in), o = OneDnnAccelerator.output(out, "allGather");
         locked(() -> binding.allgather(i, bytes, handles.bytes(), o, comm));
     }
 
@@ -112,7 +112,7 @@ final class MpiCollectives implements Collectives {
         int block = count(out, "reduceScatter");
         count(in, "reduceScatter");
         DType dtype = summable(out, "reduceScatter");
-        MemorySegment i = OneDnnAccelerator.segment(in), o = OneDnnAccelerator.segment(out);
+        MemorySegment i = OneDnnAccelerator.segment(in), o = OneDnnAccelerator.output(out, "reduceScatter");
         locked(() -> {
             if (dtype == DType.BF16) {
                 try (Arena scratch = Arena.ofConfined()) {

@@ -86,6 +86,9 @@ final class OneDnnAccelerator extends KernelAccelerator {
     /** The host memory behind a buffer of this accelerator. */
     static MemorySegment segment(Buffer b) { return host(b).segment(); }
 
+    /** The host memory of a buffer {@code what} writes; a constant buffer is refused. */
+    static MemorySegment output(Buffer b, String what) { return writable(b, what).segment(); }
+
     @Override protected Kernel kernel(Node node, CompileOptions options) {
         String what = node.describe();
         try {
@@ -151,7 +154,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
             }
         }
         if (c instanceof Composite.QuantizedLinear q && OneDnnQuantizedLinear.supports(q, in(n, 0), n.output().type())) {
-            return OneDnnQuantizedLinear.create(engine, what, q, in(n, 0), in(n, 1));
+            return OneDnnQuantizedLinear.create(engine, what, q, in(n, 0), in(n, 1), memoryScope());
         }
         if (nativeF32(n)) {
             TensorType t = in(n, 0);

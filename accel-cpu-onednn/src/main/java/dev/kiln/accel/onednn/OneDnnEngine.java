@@ -34,6 +34,9 @@ final class OneDnnEngine implements AutoCloseable {
         check(dnnl_engine_create(engine, dnnl_cpu, 0), "creating the CPU engine");
     }
 
+    /** The threads a primitive runs on unless capped. */
+    int threads() { return threads; }
+
     /** The calling thread's stream on this engine, made on first use. */
     dnnl_stream stream() {
         dnnl_stream s = streams.get();

@@ -32,7 +32,7 @@ final class OneDnnFusion {
 
     static Graph fuse(Graph g) {
         g = Rewriter.rewrite(g, List.of(OneDnnFusion::reluMaskFromOutput));
-        g = Rewriter.rewrite(g, List.of(LINEAR_ACT, MATMUL_BIAS_ACT, MATMUL_BIAS));
+        g = Rewriter.rewrite(g, List.of(LINEAR_ACT, QUANTIZED_LINEAR_RELU, MATMUL_BIAS_ACT, MATMUL_BIAS));
         return Rewriter.rewrite(g, List.of(ChainFusion::columnSums, ChainFusion::merge));
     }
 
@@ -72,6 +72,19 @@ final class OneDnnFusion {
         Activation act = activation(((Primitive.Unary) m.node("act").op()).fn());
         return List.of(new Node(new Composite.Linear(act), lin.inputs(), m.root().outputs()));
     });
+
+    private static final Predicate<Op> QUANTIZED_LINEAR = op -> op instanceof Composite.QuantizedLinear q && q.activation() == Activation.NONE;
+
+    /**
+     * An int8 linear layer followed by ReLU (a quantized model keeps its ReLU modules, as
+     * PyTorch's quantize_dynamic does): one int8 matmul with ReLU as its post-op.
+     */
+    private static final Rule QUANTIZED_LINEAR_RELU = Rule.of(
+            node("act", op -> isUnary(op, UnaryFn.RELU), node("q", QUANTIZED_LINEAR, any("x"), any("wq"), any("ws"), any("b"))), (cx, m) -> {
+                Node q = m.node("q");
+                if (q.inputs().getFirst().type().dtype() != DType.F32) return null;
+                return List.of(new Node(new Composite.QuantizedLinear(Activation.RELU), q.inputs(), m.root().outputs()));
+            });
 
     private static final Rule MATMUL_BIAS_ACT = Rule.of(
             node("act", ACTIVATION, commutative("add", ADD, node("mm", MATMUL, any("a"), any("b")), any("bias"))),

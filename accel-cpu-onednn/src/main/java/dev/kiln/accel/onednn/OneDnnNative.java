@@ -111,11 +111,14 @@ final class OneDnnNative {
     static dnnl_memory_desc desc(DType t, long[] dims) { return desc(t, dims, rowMajorStrides(dims)); }
 
     /** A descriptor with explicit element strides (transposes and permutations are strides); the caller destroys it. */
-    static dnnl_memory_desc desc(DType t, long[] dims, long[] strides) {
+    static dnnl_memory_desc desc(DType t, long[] dims, long[] strides) { return desc(dataType(t), t.label(), dims, strides); }
+
+    /** As {@link #desc(DType, long[], long[])} for a oneDNN data type Kiln has no DType for ({@code dnnl_u8}, named {@code label}). */
+    static dnnl_memory_desc desc(int dataType, String label, long[] dims, long[] strides) {
         dnnl_memory_desc md = new dnnl_memory_desc();
         try (LongPointer d = new LongPointer(dims); LongPointer s = new LongPointer(strides)) {
-            check(dnnl_memory_desc_create_with_strides(md, dims.length, d, dataType(t), s),
-                    "memory descriptor " + t.label() + java.util.Arrays.toString(dims));
+            check(dnnl_memory_desc_create_with_strides(md, dims.length, d, dataType, s),
+                    "memory descriptor " + label + java.util.Arrays.toString(dims));
         }
         return md;
     }

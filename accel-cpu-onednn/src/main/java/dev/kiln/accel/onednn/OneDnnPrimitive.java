@@ -66,11 +66,8 @@ final class OneDnnPrimitive implements Kernel, AutoCloseable {
         engine.own(this);
     }
 
-    /**
-     * Decides the thread cap as if the operands took {@code bytes}: an int8 matmul does as much
-     * work as an f32 one on four times its bytes, so its own size would keep it on one thread.
-     */
-    void capThreadsAsIf(long bytes) { threadCap = bytes < SMALL_BYTES ? 1 : 0; }
+    /** Sets the thread count of the next runs: 1 for the calling thread alone, 0 for the engine's count. */
+    void capThreads(int cap) { threadCap = cap; }
 
     @Override public void run(MemorySegment[] in, MemorySegment[] out) {
         // Executables may outlive their accelerator; a freed primitive must fail in Java, not crash the JVM.

@@ -33,6 +33,18 @@ class OneDnnFusionTest {
     }
 
     @Test
+    void int8LinearAndItsReluBecomeOneNodeUnlessTheLinearOutputIsReadElsewhere() {
+        Graph.Builder b = Graph.builder();
+        Value x = b.input(f32(8, 20)), wq = b.input(TensorType.of(DType.I8, 12, 20)), ws = b.input(f32(12)), bias = b.input(f32(12));
+        Value h = b.unary(UnaryFn.RELU, b.apply1(new Composite.QuantizedLinear(Activation.NONE), x, wq, ws, bias));
+        Value z = b.apply1(new Composite.QuantizedLinear(Activation.NONE), h, b.input(TensorType.of(DType.I8, 12, 12)), ws, bias);
+        Graph fused = OneDnnFusion.fuse(b.build(List.of(b.unary(UnaryFn.RELU, z), z)));
+        assertEquals(List.of(new Composite.QuantizedLinear(Activation.RELU), new Composite.QuantizedLinear(Activation.NONE)),
+                fused.nodes().stream().limit(2).map(Node::op).toList(), fused::toString);
+        assertEquals(List.of("quantizedlinear", "quantizedlinear", "relu"), ops(fused), fused::toString);
+    }
+
+    @Test
     void matmulBiasActivationBecomesOneNode() {
         Graph.Builder b = Graph.builder();
         Value x = b.input(f32(8, 20)), w = b.input(f32(20, 12)), bias = b.input(f32(12));

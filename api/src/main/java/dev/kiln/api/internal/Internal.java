@@ -41,6 +41,9 @@ public final class Internal {
 
         Buffer upload(Kiln k, TensorType type, MemorySegment host);
 
+        /** A tensor on {@code k} holding a copy of {@code host} that nothing ever writes (see {@link Accelerator#uploadConstant}). */
+        Tensor constant(Kiln k, TensorType type, MemorySegment host);
+
         void download(Kiln k, Buffer b, MemorySegment host);
 
         /** The collectives of the process group {@code k} was opened with, or null for a single process. */

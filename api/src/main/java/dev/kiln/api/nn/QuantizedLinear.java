@@ -2,10 +2,13 @@ package dev.kiln.api.nn;
 
 import dev.kiln.api.Kiln;
 import dev.kiln.api.Tensor;
+import dev.kiln.api.internal.Internal;
 import dev.kiln.core.DType;
 import dev.kiln.core.Shape;
 import dev.kiln.spi.ir.Composite;
 import dev.kiln.spi.ir.Composite.Activation;
+import dev.kiln.spi.ir.TensorType;
+import java.lang.foreign.MemorySegment;
 
 /**
  * A {@link Linear} layer for inference with int8 weights, PyTorch's dynamically quantized
@@ -92,11 +95,12 @@ public final class QuantizedLinear extends Module {
         if (d != null && d.kiln() == kiln) return d;
         synchronized (this) {
             if (onDevice == null || onDevice.kiln() != kiln) {
-                float[] asFloats = new float[weight.length];
-                for (int i = 0; i < weight.length; i++) asFloats[i] = weight[i];
-                // Uploaded once as exact small integers and cast once; the layer never changes.
-                Tensor w = kiln.tensor(asFloats, out, in).cast(DType.I8);
-                onDevice = new Device(kiln, w, kiln.tensor(scale, out), kiln.tensor(bias, out));
+                // Constants: the layer never changes, so a plugin may pack the weight once (oneDNN does).
+                Internal.Access a = Internal.access();
+                onDevice = new Device(kiln,
+                        a.constant(kiln, new TensorType(DType.I8, Shape.of(out, in)), MemorySegment.ofArray(weight)),
+                        a.constant(kiln, new TensorType(DType.F32, Shape.of(out)), MemorySegment.ofArray(scale)),
+                        a.constant(kiln, new TensorType(DType.F32, Shape.of(out)), MemorySegment.ofArray(bias)));
             }
             return onDevice;
         }

@@ -36,16 +36,28 @@ public final class ForwardCheck {
     }
 
     public static void check(Accelerator acc, CompileOptions options, OpCase c, Function<TensorType, Tolerance> tolerance) {
+        check(acc, options, c, tolerance, false);
+    }
+
+    /**
+     * As {@link #check}, or, with {@code constants}, with every input but the first uploaded as a
+     * constant ({@link Accelerator#uploadConstant}: a layer's weights in a model for inference)
+     * and the executable run twice on them: a plugin that keeps data derived from a constant
+     * (a packed layout) must give the same results on the run that reuses it.
+     */
+    public static void check(Accelerator acc, CompileOptions options, OpCase c, Function<TensorType, Tolerance> tolerance, boolean constants) {
         Graph g = graph(c);
         List<double[]> data = inputs(c, new Random(c.seed()));
         List<double[]> expected = Reference.run(g, data);
-        List<double[]> actual = PluginRun.run(acc, options, g, data);
-        for (int i = 0; i < expected.size(); i++) {
-            TensorType t = g.outputs().get(i).type();
-            // The reference is float64; the device result is rounded to t once more when stored.
-            double[] want = HostData.roundTrip(expected.get(i), t);
-            String what = c.name() + " (" + t.dtype().label() + ", seed " + c.seed() + ") output " + i;
-            Compare.assertClose(what, t, actual.get(i), want, tolerance.apply(t), c.accumulation());
+        List<List<double[]>> runs = PluginRun.run(acc, options, g, data, i -> constants && i > 0, constants ? 2 : 1);
+        for (int r = 0; r < runs.size(); r++) {
+            for (int i = 0; i < expected.size(); i++) {
+                TensorType t = g.outputs().get(i).type();
+                // The reference is float64; the device result is rounded to t once more when stored.
+                double[] want = HostData.roundTrip(expected.get(i), t);
+                String what = c.name() + " (" + t.dtype().label() + ", seed " + c.seed() + (constants ? ", constant operands, run " + (r + 1) : "") + ") output " + i;
+                Compare.assertClose(what, t, runs.get(r).get(i), want, tolerance.apply(t), c.accumulation());
+            }
         }
     }
 }
