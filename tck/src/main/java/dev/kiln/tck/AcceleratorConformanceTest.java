@@ -159,10 +159,7 @@ public abstract class AcceleratorConformanceTest {
     public Stream<DynamicNode> forwardOnConstantWeights() {
         List<OpCase> cases = new ArrayList<>(CompositeCases.all(DType.F32));
         cases.removeIf(c -> !c.group().equals("linear") && !c.group().equals("quantizedlinear"));
-        return grouped(cases, c -> {
-            requireDtypes(c.dtypes());
-            named(c, DType.F32, () -> ForwardCheck.check(accelerator, compileOptions(), c, this::tolerance, true));
-        });
+        return grouped("forward f32 on constant weights", false, cases, c -> ForwardCheck.check(accelerator, compileOptions(), c, this::tolerance, true));
     }
 
     // ---- gradients ---------------------------------------------------------------------------
