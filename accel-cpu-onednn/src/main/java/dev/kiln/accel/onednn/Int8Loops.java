@@ -24,5 +24,5 @@ interface Int8Loops {
     void quantize(MemorySegment x, long count, float scale, MemorySegment q);
 
     /** The loops this JVM runs: the Vector API's where the optimizer loops use it. */
-    static Int8Loops chosen() { return OptimLoops.chosen() instanceof VectorOptim ? VectorInt8.LOOPS : ScalarInt8.LOOPS; }
+    static Int8Loops chosen() { return OptimLoops.vector() ? VectorInt8.LOOPS : ScalarInt8.LOOPS; }
 }

@@ -30,6 +30,9 @@ interface OptimLoops {
     /** The loops this JVM runs, chosen once. */
     static OptimLoops chosen() { return Choice.CHOSEN.loops; }
 
+    /** Whether the Vector API loops were chosen (they run once warm, see {@link WarmingLoops}). */
+    static boolean vector() { return Choice.CHOSEN.loops instanceof WarmingLoops; }
+
     /** Which loops run and why, for the provider's availability line and the device description. */
     static String description() { return Choice.CHOSEN.description; }
 
