@@ -23,7 +23,7 @@ import java.util.Set;
  * take any format: their activations are blocked wherever {@link MemoryFormat#blockable}, and the
  * node becomes {@link FusedOps.Formatted}. Elementwise nodes over operands of one shape do not
  * care: a permutation of all operands alike permutes the result alike, so they run on blocked
- * inputs and give a blocked output. Every other node reads plain memory. A value is converted at
+ * inputs and give a blocked output when all their inputs are blocked. Every other node reads plain memory. A value is converted at
  * most once per format ({@link FusedOps.Reformat}), whatever its number of readers.
  */
 final class MemoryFormats {
@@ -90,13 +90,15 @@ final class MemoryFormats {
         return MemoryFormat.blockable(v.type()) && (i < n.inputs().size() || !graphOutputs.contains(v.id()));
     }
 
-    /** Elementwise: all inputs blocked (the plain ones converted) if any is and the output may be; else all plain. */
+    /**
+     * Elementwise: blocked when every input is (and the output may be), else plain, the blocked
+     * inputs converted: a plain operand usually comes from, or goes on to, plain work.
+     */
     private boolean addElementwise(Node n) {
         Value out = n.output();
         boolean blocked = blockable(n, n.inputs().size());
-        boolean anyBlocked = false;
-        for (Value v : n.inputs()) anyBlocked |= formatOf(v) == MemoryFormat.BLOCKED;
-        MemoryFormat f = blocked && anyBlocked ? MemoryFormat.BLOCKED : MemoryFormat.PLAIN;
+        for (Value v : n.inputs()) blocked &= formatOf(v) == MemoryFormat.BLOCKED;
+        MemoryFormat f = blocked ? MemoryFormat.BLOCKED : MemoryFormat.PLAIN;
         List<Value> in = new ArrayList<>();
         for (Value v : n.inputs()) in.add(as(v, f));
         format.put(out.id(), f);
