@@ -26,8 +26,9 @@ import java.util.function.Predicate;
  * Rules that turn what the layers and autodiff write for convolution networks into oneDNN's own
  * operations: a convolution with its bias and activation as post-ops; the weight gradient with the
  * bias gradient; max pooling's forward and its scattered-argmax backward as a pair sharing oneDNN's
- * workspace; and average pooling, which the IR writes as a depthwise convolution with a constant
- * kernel, as oneDNN's pooling forward and backward. Only f32 work is rewritten.
+ * workspace; average pooling, which the IR writes as a depthwise convolution with a constant
+ * kernel, as oneDNN's pooling forward and backward; and training batch norm with its gradient,
+ * which then reads the forward's batch statistics. Only f32 work is rewritten.
  */
 final class ConvFusion {
     private ConvFusion() {}
@@ -43,7 +44,8 @@ final class ConvFusion {
             (cx, m) -> convBias(m, OneDnnFusion.activation(((Primitive.Unary) m.node("act").op()).fn())));
     private static final Rule CONV_BIAS = Rule.of(BIASED, (cx, m) -> convBias(m, Activation.NONE));
 
-    static final List<Rule> RULES = List.of(CONV_BIAS_ACT, CONV_BIAS, ConvFusion::weightsWithBias, ConvFusion::maxPoolPair, ConvFusion::avgPool);
+    static final List<Rule> RULES = List.of(CONV_BIAS_ACT, CONV_BIAS, ConvFusion::weightsWithBias, ConvFusion::maxPoolPair, ConvFusion::avgPool,
+            ConvFusion::batchNormPair);
 
     private static List<Node> convBias(Match m, Activation act) {
         Node conv = m.node("conv");
@@ -134,5 +136,23 @@ final class ConvFusion {
         if (p == null || !(p.op() instanceof Primitive.Fill f) || s.dim(1) != 1 || s.dim(0) != groups) return null;
         if (win.dilationH() != 1 || win.dilationW() != 1 || f.value() != 1.0 / (win.kernelH() * win.kernelW())) return null;
         return 2 * win.padH() <= win.kernelH() && 2 * win.padW() <= win.kernelW() ? win : null;
+    }
+
+    /** BatchNormGrad of x where the training BatchNorm of the same x and gamma is in the graph: the forward hands over its batch statistics. */
+    static Rule.Rewrite batchNormPair(Rule.Context cx, Node n) {
+        if (!(n.op() instanceof Composite.BatchNormGrad g) || !OneDnnFusion.allF32(n)) return null;
+        Value x = n.inputs().get(0), gamma = n.inputs().get(1);
+        for (Node f : cx.index().consumers(x)) {
+            if (!(f.op() instanceof Composite.BatchNorm bn) || !bn.training() || bn.eps() != g.eps() || !f.inputs().get(0).equals(x)
+                    || !f.inputs().get(1).equals(gamma) || !OneDnnFusion.allF32(f)) continue;
+            TensorType stat = gamma.type();
+            Value mean = cx.newValue(stat), var = cx.newValue(stat);
+            List<Value> outs = new ArrayList<>(f.outputs());
+            outs.addAll(List.of(mean, var));
+            return new Rule.Rewrite(List.of(f, n), List.of(
+                    new Node(new FusedOps.BatchNormTrain(bn.momentum(), bn.eps()), f.inputs(), outs),
+                    new Node(new FusedOps.BatchNormTrainGrad(g.eps()), List.of(x, gamma, mean, var, n.inputs().get(2)), n.outputs())));
+        }
+        return null;
     }
 }

@@ -118,6 +118,29 @@ final class FusedOps {
         @Override public String opName() { return "avgpool2d_grad"; }
     }
 
+    /** Training batch norm that also outputs the batch mean and biased variance [c], for {@link BatchNormTrainGrad}. */
+    record BatchNormTrain(double momentum, double eps) implements Fused {
+        public List<TensorType> infer(List<TensorType> in) {
+            List<TensorType> out = new java.util.ArrayList<>(new Composite.BatchNorm(true, momentum, eps).infer(in));
+            out.add(out.get(1));
+            out.add(out.get(1));
+            return out;
+        }
+
+        @Override public String opName() { return "batchnorm_train"; }
+    }
+
+    /** The batch-norm gradient from the forward's batch statistics: inputs x, gamma, mean, variance and dy; outputs dx, dgamma, dbeta. */
+    record BatchNormTrainGrad(double eps) implements Fused {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 5);
+            if (!in.get(2).equals(in.get(1)) || !in.get(3).equals(in.get(1))) throw error("mean and variance must be " + in.get(1), in);
+            return new Composite.BatchNormGrad(eps).infer(List.of(in.get(0), in.get(1), in.get(4)));
+        }
+
+        @Override public String opName() { return "batchnorm_train_grad"; }
+    }
+
     /**
      * {@code op} run on operands in the given {@link MemoryFormat}s, one per input then one per
      * output, as {@link MemoryFormats} placed them: the same values, laid out for oneDNN.

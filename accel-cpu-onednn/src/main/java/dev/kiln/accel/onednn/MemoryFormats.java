@@ -146,6 +146,8 @@ final class MemoryFormats {
             case Composite.AvgPool2d p -> new int[] {0, 1};
             case Composite.BatchNorm b -> new int[] {0, 5};
             case Composite.BatchNormGrad b -> new int[] {0, 2, 3};
+            case FusedOps.BatchNormTrain b -> new int[] {0, 5};
+            case FusedOps.BatchNormTrainGrad b -> new int[] {0, 4, 5};
             default -> null;
         };
     }

@@ -35,6 +35,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
     private static final Capabilities CAPABILITIES = new Capabilities(
             Set.of(DType.F32, DType.F64, DType.BF16, DType.F16, DType.I32, DType.I64, DType.I8, DType.BOOL),
             Set.of(Composite.Linear.class, Composite.Gelu.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.MaxPool2d.class, Composite.AvgPool2d.class,
+                    Composite.BatchNorm.class, Composite.BatchNormGrad.class,
                     Composite.SoftmaxCrossEntropy.class, Composite.SoftmaxCrossEntropyGrad.class, Composite.SgdUpdate.class, Composite.AdamUpdate.class,
                     Composite.QuantizedLinear.class),
             CpuFeatures.precisions(),
@@ -161,6 +162,8 @@ final class OneDnnAccelerator extends KernelAccelerator {
                 case Composite.LogSoftmax s -> { return OneDnnSoftmax.create(engine, what, s.axis(), true, t); }
                 case Composite.MaxPool2d m -> { return formatted(m, plain(n), n, what); }
                 case Composite.AvgPool2d a -> { return formatted(a, plain(n), n, what); }
+                case Composite.BatchNorm b -> { return formatted(b, plain(n), n, what); }
+                case Composite.BatchNormGrad b -> { return formatted(b, plain(n), n, what); }
                 case Composite.Linear l -> { return OneDnnMatmul.linear(engine, what, l, t, in(n, 1), n.output().type()); }
                 case Composite.AdamUpdate a -> { return JavaOptim.adam(a, t.shape().size()); }
                 case Composite.SgdUpdate u -> { return JavaOptim.sgd(u, t.shape().size()); }
@@ -207,6 +210,10 @@ final class OneDnnAccelerator extends KernelAccelerator {
             case FusedOps.MaxPoolTrain p -> OneDnnPooling.train(engine, what, p.window(), x, y, n.outputs().get(1).type().byteSize(), f.get(0));
             case FusedOps.MaxPoolGrad p -> OneDnnPooling.maxGrad(engine, what, p.window(), p.input(), in(n, 1).shape(), f.get(1));
             case FusedOps.AvgPoolGrad p -> OneDnnPooling.avgGrad(engine, what, p.window(), p.input(), x, f.get(0));
+            case Composite.BatchNorm b -> OneDnnBatchNorm.forward(engine, what, b, in(n, 0), f.get(0), false);
+            case Composite.BatchNormGrad b -> OneDnnBatchNorm.backward(engine, what, b.eps(), in(n, 0), f.get(0), false);
+            case FusedOps.BatchNormTrain b -> OneDnnBatchNorm.forward(engine, what, new Composite.BatchNorm(true, b.momentum(), b.eps()), in(n, 0), f.get(0), true);
+            case FusedOps.BatchNormTrainGrad b -> OneDnnBatchNorm.backward(engine, what, b.eps(), in(n, 0), f.get(0), true);
             default -> throw new IllegalArgumentException("onednn has no kernel for " + what);
         };
     }

@@ -59,10 +59,11 @@ class OneDnnFusionTest {
     @Test
     void aConvolutionStepRunsOnOneDnnsOwnOperationsWithBlockedActivations() {
         // As the runtime hands it over: native composites kept, dead work (the constant pooling kernel's gradient) gone.
-        Graph step = Passes.deadCodeElimination(Lowering.decompose(FusionGraphs.convBlocks().graph(), c -> c instanceof Composite.MaxPool2d));
+        Graph step = Passes.deadCodeElimination(Lowering.decompose(FusionGraphs.convBlocks().graph(), c -> c instanceof Composite.MaxPool2d || c instanceof Composite.BatchNorm || c instanceof Composite.BatchNormGrad));
         Graph fused = OneDnnFusion.fuse(step);
         List<String> ops = fused.nodes().stream().map(n -> n.op() instanceof FusedOps.Formatted f ? f.op().opName() : n.op().opName()).toList();
-        for (String op : List.of("conv2d_bias_relu", "maxpool2d_train", "maxpool2d_grad", "avgpool2d", "avgpool2d_grad", "conv2dbackwardweights_bias")) {
+        for (String op : List.of("conv2d_bias_relu", "maxpool2d_train", "maxpool2d_grad", "avgpool2d", "avgpool2d_grad", "conv2dbackwardweights_bias",
+                "conv2d_bias_none", "batchnorm_train", "batchnorm_train_grad")) {
             assertTrue(ops.contains(op), op + " missing from " + fused);
         }
         for (String op : List.of("maxpool2dindices", "scatteradd", "reduce", "conv2d")) assertFalse(ops.contains(op), op + " left in " + fused);
