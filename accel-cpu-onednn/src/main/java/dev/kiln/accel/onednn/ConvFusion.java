@@ -155,4 +155,28 @@ final class ConvFusion {
         }
         return null;
     }
+
+    /** {@code mul($0, gt($1, 0))}: a gradient masked where an activation is positive (relu's backward). */
+    private static final ChainExpr MASK = new ChainExpr.Bin(BinaryFn.MUL, new ChainExpr.In(0),
+            new ChainExpr.Bin(BinaryFn.GT, new ChainExpr.In(1), new ChainExpr.Const(0)));
+
+    /**
+     * {@code mask(MaxPoolGrad(ws, dy), y)} where y is the pooled input: a window's maximum is the
+     * value at its argmax, the only element its gradient reaches, so masking by the pooled output
+     * before the scatter gives the same result on the pooled tensor (a quarter of the elements
+     * for 2x2 windows), and the full-size mask pass goes. Run on chains, after {@link ChainFusion}.
+     */
+    static Rule.Rewrite maskBeforeMaxPoolGrad(Rule.Context cx, Node n) {
+        if (!(n.op() instanceof FusedOps.Chain c) || c.sums() != null || !c.expr().equals(MASK)) return null;
+        GraphIndex g = cx.index();
+        Value dx = n.inputs().get(0), y = n.inputs().get(1);
+        Node grad = g.producer(dx), train = grad == null ? null : g.producer(grad.inputs().getFirst());
+        if (!(grad != null && grad.op() instanceof FusedOps.MaxPoolGrad) || !g.onlyFeeds(dx, n)) return null;
+        if (!(train != null && train.op() instanceof FusedOps.MaxPoolTrain) || !train.inputs().getFirst().equals(y)) return null;
+        Value dy = grad.inputs().get(1), masked = cx.newValue(dy.type());
+        FusedOps.Chain small = new FusedOps.Chain(MASK, c.layouts(), dy.type(), null);
+        return new Rule.Rewrite(List.of(n, grad), List.of(
+                new Node(small, List.of(dy, train.output()), List.of(masked)),
+                new Node(grad.op(), List.of(grad.inputs().getFirst(), masked), n.outputs())));
+    }
 }

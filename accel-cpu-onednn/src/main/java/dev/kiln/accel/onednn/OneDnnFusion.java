@@ -37,7 +37,7 @@ final class OneDnnFusion {
         List<Rule> epilogues = new java.util.ArrayList<>(List.of(LINEAR_ACT, MATMUL_BIAS_ACT, MATMUL_BIAS));
         epilogues.addAll(ConvFusion.RULES);
         g = Rewriter.rewrite(g, epilogues);
-        g = Rewriter.rewrite(g, List.of(ChainFusion::columnSums, ChainFusion::merge));
+        g = Rewriter.rewrite(g, List.of(ChainFusion::columnSums, ChainFusion::merge, ConvFusion::maskBeforeMaxPoolGrad));
         return MemoryFormats.place(g);
     }
 
