@@ -1,5 +1,6 @@
 package dev.kiln.accel.onednn;
 
+import dev.kiln.spi.fusion.GraphIndex;
 import dev.kiln.spi.ir.Composite;
 import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.Lowering;
@@ -32,9 +33,11 @@ final class MemoryFormats {
     private final Map<List<Object>, Value> copies = new HashMap<>();
     private final Set<Integer> graphOutputs = new HashSet<>();
     private final List<Node> nodes = new ArrayList<>();
+    private final GraphIndex index;
     private int nextId;
 
     private MemoryFormats(Graph g) {
+        index = new GraphIndex(g);
         nextId = Lowering.maxId(g) + 1;
         for (Value v : g.outputs()) graphOutputs.add(v.id());
     }
@@ -91,13 +94,16 @@ final class MemoryFormats {
     }
 
     /**
-     * Elementwise: blocked when every input is (and the output may be), else plain, the blocked
-     * inputs converted: a plain operand usually comes from, or goes on to, plain work.
+     * Elementwise: blocked when every input is, or when some are and every reader of the result
+     * reads it as an activation (so converting the plain inputs saves converting the result);
+     * else plain, the blocked inputs converted.
      */
     private boolean addElementwise(Node n) {
         Value out = n.output();
-        boolean blocked = blockable(n, n.inputs().size());
-        for (Value v : n.inputs()) blocked &= formatOf(v) == MemoryFormat.BLOCKED;
+        int blockedInputs = 0;
+        for (Value v : n.inputs()) if (formatOf(v) == MemoryFormat.BLOCKED) blockedInputs++;
+        boolean blocked = blockable(n, n.inputs().size()) && blockedInputs > 0
+                && (blockedInputs == n.inputs().size() || readAsActivation(out));
         MemoryFormat f = blocked ? MemoryFormat.BLOCKED : MemoryFormat.PLAIN;
         List<Value> in = new ArrayList<>();
         for (Value v : n.inputs()) in.add(as(v, f));
@@ -116,6 +122,17 @@ final class MemoryFormats {
             format.put(copy.id(), f);
             return copy;
         });
+    }
+
+    /** Whether every reader of {@code v} is a kernel of {@link #activations} reading it as one. */
+    private boolean readAsActivation(Value v) {
+        List<Node> readers = index.consumers(v);
+        for (Node r : readers) {
+            int[] act = activations(r.op());
+            if (act == null) return false;
+            for (int i = 0; i < r.inputs().size(); i++) if (r.inputs().get(i).equals(v) && !isActivation(act, i)) return false;
+        }
+        return !readers.isEmpty();
     }
 
     private MemoryFormat formatOf(Value v) { return format.getOrDefault(v.id(), MemoryFormat.PLAIN); }
