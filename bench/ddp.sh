@@ -90,12 +90,8 @@ echo "  parity:    the same, --batch $PARITY_BATCH (2 ranks) and --batch $((PARI
 echo "  control:   1 process --batch $PARITY_BATCH --steps $((STEPS * 2)) --accumulation 2 --warmup-epochs 0 --epochs 1 --params true"
 [ -n "$ALLREDUCE" ] && echo "  raw:       mpicc -O2 bench/ddp/allreduce.c; ${MPI[*]} allreduce $FLOATS $REPS 10   (after each round)"
 
-# CPU ticks of the whole machine (busy, stolen by the hypervisor, all) and of this script's finished
-# children, to tell afterwards how much of the machine other processes took while the runs ran.
-machine_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8, $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
-own_ticks() { awk '{ print $16 + $17 }' "/proc/$$/stat"; }
-read -r busy0 steal0 total0 < <(machine_ticks)
-own0=$(own_ticks)
+# To tell afterwards how much of the machine other processes took while the runs ran (bench/lib.sh).
+bench_load_start
 
 failed=0
 # run NAME WORLD ARGS...: one job, its output kept in $WORK/NAME.log and shown only if it fails.
@@ -164,12 +160,7 @@ run parity-one 1 --batch $((PARITY_BATCH * 2)) --steps "$STEPS" --warmup-epochs 
 # The control: the same arithmetic change (two half-batch means averaged) without MPI, by gradient accumulation.
 run parity-acc 1 --batch "$PARITY_BATCH" --steps $((STEPS * 2)) --warmup-epochs 0 --epochs 1 --params true --accumulation 2
 
-read -r busy1 steal1 total1 < <(machine_ticks)
-own1=$(own_ticks)
-awk -v b=$((busy1 - busy0)) -v s=$((steal1 - steal0)) -v t=$((total1 - total0)) -v o=$((own1 - own0)) -v n="$cpus" 'BEGIN {
-  if (t <= 0) exit
-  printf "other load during the runs: %.0f%% of the %d CPUs busy outside this script, %.0f%% stolen by the hypervisor\n",
-         100 * (b - o > 0 ? b - o : 0) / t, n, 100 * s / t }'
+bench_load_report
 
 "$JAVA" -cp "$CP" dev.kiln.bench.DdpBench --summarize "$WORK"
 exit "$failed"

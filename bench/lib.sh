@@ -58,3 +58,23 @@ bench_classpaths() {
   local m
   for m in ${1//,/ }; do printf -v "CP_$m" '%s' "$m/target/classes:$(cat "$m/target/kiln-classpath.txt")"; done
 }
+
+# How much of the machine other processes took while the runs ran: bench_load_start before them,
+# bench_load_report after, which prints the share of the CPUs busy outside this script and its
+# finished children, and the share the hypervisor stole. Reads /proc/stat and the script's own
+# /proc entry (CPU ticks: busy, stolen, all; own children's user + system).
+bench_machine_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8, $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+bench_own_ticks() { awk '{ print $16 + $17 }' "/proc/$$/stat"; }
+bench_load_start() {
+  read -r LOAD_BUSY LOAD_STEAL LOAD_TOTAL < <(bench_machine_ticks)
+  LOAD_OWN=$(bench_own_ticks)
+}
+bench_load_report() {
+  local busy steal total own
+  read -r busy steal total < <(bench_machine_ticks)
+  own=$(bench_own_ticks)
+  awk -v b=$((busy - LOAD_BUSY)) -v s=$((steal - LOAD_STEAL)) -v t=$((total - LOAD_TOTAL)) -v o=$((own - LOAD_OWN)) -v n="$(nproc)" 'BEGIN {
+    if (t <= 0) exit
+    printf "other load during the runs: %.0f%% of the %d CPUs busy outside this script, %.0f%% stolen by the hypervisor\n",
+           100 * (b - o > 0 ? b - o : 0) / t, n, 100 * s / t }'
+}

@@ -101,8 +101,14 @@ def evaluate(model, x, y, bf16, device="cpu"):
     return correct / len(x)
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__)
+def mlp(args):
+    hidden = [int(h) for h in args.hidden.split(",") if h]
+    return build_model(hidden), f"hidden={hidden}"
+
+
+def main(model=mlp, doc=__doc__):
+    """Trains model(args) -> (module, description) and prints its samples/s; pytorch_cnn.py passes its CNN."""
+    p = argparse.ArgumentParser(description=doc)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--hidden", default="128", help="comma-separated hidden widths, e.g. 256,128")
@@ -113,7 +119,6 @@ def main():
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                    help="cuda: the anchor for Kiln's cuda backend (data and model on the GPU)")
     args = p.parse_args()
-    hidden = [int(h) for h in args.hidden.split(",") if h]
     bf16 = args.precision == "bf16-mixed"
 
     torch.manual_seed(args.seed)
@@ -123,13 +128,14 @@ def main():
     dev = args.device
     # On the GPU the whole dataset lives in device memory, PyTorch at its best for this size.
     x_train, y_train, x_test, y_test = (t.to(dev) for t in (x_train, y_train, x_test, y_test))
-    model = build_model(hidden).to(dev)
+    module, described = model(args)
+    model = module.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()  # softmax cross-entropy on logits, mean over the batch
     gen = torch.Generator().manual_seed(args.seed)
     n, b = len(x_train), args.batch
     print(f"pytorch {torch.__version__}: {n} train / {len(x_test)} test from {where}; "
-          f"hidden={hidden} batch={b} epochs={args.epochs} precision={args.precision} "
+          f"{described} batch={b} epochs={args.epochs} precision={args.precision} "
           f"threads={torch.get_num_threads()} OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}", flush=True)
 
     train_seconds = 0.0

@@ -45,6 +45,10 @@ public final class Tensor implements AutoCloseable {
             public Tensor symbolic(Kiln k, Tracer tr, Value v) { return Tensor.symbolic(k, tr, v); }
             public Value value(Tensor t) { return t.value(); }
             public Tracer tracer(Tensor t) { return t.tracer(); }
+            public Tensor capture(Tensor t, Tensor into) {
+                Tracer tr = into.tracer();
+                return tr == null || t.tracer() == tr ? t : Tensor.symbolic(t.kiln, tr, tr.capture(t, t.buffer()));
+            }
             public GraphCompiler compiler(Kiln k) { return k.compiler(); }
             public long nextSeed(Kiln k) { return k.nextSeed(); }
             public Buffer upload(Kiln k, TensorType t, MemorySegment host) { return k.upload(t, host); }

@@ -41,6 +41,8 @@ final class SequentialExecutable implements Executable {
     private static final boolean PROFILE = Boolean.getBoolean("kiln.profile");
     /** {@code -Dkiln.profile.skip=N}: leave the first N runs (JIT warm-up) out of the profile. */
     private static final long PROFILE_SKIP = Long.getLong("kiln.profile.skip", 0);
+    /** {@code -Dkiln.profile.top=N}: how many of the slowest kernels the table lists. */
+    private static final int PROFILE_TOP = Integer.getInteger("kiln.profile.top", 12);
     private long runs;
 
     private final Arena scope;
@@ -76,7 +78,7 @@ final class SequentialExecutable implements Executable {
         Integer[] order = new Integer[kernels.length];
         for (int i = 0; i < order.length; i++) order[i] = i;
         java.util.Arrays.sort(order, (a, b) -> Long.compare(nanos[b], nanos[a]));
-        for (int k = 0; k < Math.min(12, order.length); k++) {
+        for (int k = 0; k < Math.min(PROFILE_TOP, order.length); k++) {
             int i = order[k];
             sb.append(String.format("  %8.1f us  %s%n", nanos[i] / 1e3 / runs, graph.nodes().get(i)));
         }

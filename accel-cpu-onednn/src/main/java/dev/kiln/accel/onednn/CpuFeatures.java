@@ -15,6 +15,9 @@ final class CpuFeatures {
     /** 512-bit vectors: the widest kernels oneDNN has for f32 on this CPU. */
     static boolean avx512() { return FLAGS.contains("avx512f"); }
 
+    /** 256-bit integer and FMA vectors: oneDNN's AVX2 kernels. */
+    static boolean avx2() { return FLAGS.contains("avx2") && FLAGS.contains("fma"); }
+
     /** bf16 dot products in hardware: AVX512_BF16 (Cooper Lake, Zen 4 and later) or AMX. */
     static boolean bf16() { return FLAGS.contains("avx512_bf16") || FLAGS.contains("amx_bf16"); }
 

@@ -2,10 +2,15 @@ package dev.kiln.accel.onednn;
 
 import dev.kiln.core.DType;
 import dev.kiln.core.Shape;
+import dev.kiln.spi.ir.Composite;
 import dev.kiln.spi.ir.Composite.Activation;
 import dev.kiln.spi.ir.Fused;
+import dev.kiln.spi.ir.Op;
+import dev.kiln.spi.ir.Primitive;
 import dev.kiln.spi.ir.TensorType;
+import dev.kiln.spi.ir.Window2d;
 import java.util.List;
+import java.util.Locale;
 
 /** The ops {@link OneDnnFusion} builds; each replaces nodes that remain its definition (checked by the conformance kit with fusion off). */
 final class FusedOps {
@@ -45,5 +50,122 @@ final class FusedOps {
         }
 
         @Override public String opName() { return "chain" + (sums != null ? "_colsum" : "") + "[" + expr + "]"; }
+    }
+
+    /** {@code act(conv2d(x, w) + b)}, b[o] per output channel: one oneDNN convolution with a bias and a post-op. */
+    record ConvBias(Window2d window, int groups, Activation activation) implements Fused {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 3);
+            TensorType y = new Primitive.Conv2d(window, groups).infer(in.subList(0, 2)).getFirst();
+            if (!in.get(2).equals(y.withShape(Shape.of(y.shape().dim(1))))) throw error("bias must be " + y.withShape(Shape.of(y.shape().dim(1))), in);
+            return List.of(y);
+        }
+
+        @Override public String opName() { return "conv2d_bias_" + activation.name().toLowerCase(Locale.ROOT); }
+    }
+
+    /** A convolution's weight gradient and its bias gradient (dy summed over n, h, w): inputs x and dy, outputs dw and db[o], one oneDNN call. */
+    record ConvWeightsBias(Window2d window, int groups, Shape weight) implements Fused {
+        public List<TensorType> infer(List<TensorType> in) {
+            TensorType dw = new Primitive.Conv2dBackwardWeights(window, groups, weight).infer(in).getFirst();
+            return List.of(dw, dw.withShape(Shape.of(weight.dim(0))));
+        }
+
+        @Override public String opName() { return "conv2dbackwardweights_bias"; }
+    }
+
+    /**
+     * Max pooling for training: y, and oneDNN's workspace of y's shape, one byte per output (where
+     * in its window the maximum was), which {@link MaxPoolGrad} reads instead of searching again.
+     */
+    record MaxPoolTrain(Window2d window) implements Fused {
+        /** oneDNN keeps a window position in a byte while the window has fewer than 256 positions. */
+        static boolean fits(Window2d w) { return w.kernelH() * w.kernelW() < 256; }
+
+        public List<TensorType> infer(List<TensorType> in) {
+            if (!fits(window)) throw error("windows of 256 positions or more need a wider workspace, got " + window, in);
+            TensorType y = new Composite.MaxPool2d(window).infer(in).getFirst();
+            return List.of(y, new TensorType(DType.I8, y.shape()));
+        }
+
+        @Override public String opName() { return "maxpool2d_train"; }
+    }
+
+    /** The gradient of max pooling: inputs {@link MaxPoolTrain}'s workspace and dy; output dx of the pooled input's shape. */
+    record MaxPoolGrad(Window2d window, Shape input) implements Fused {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 2);
+            TensorType dy = in.get(1);
+            if (!dy.equals(new Composite.MaxPool2d(window).infer(List.of(dy.withShape(input))).getFirst()) || !in.get(0).shape().equals(dy.shape())) {
+                throw error("needs a workspace and dy of the pooled shape of " + input, in);
+            }
+            return List.of(dy.withShape(input));
+        }
+
+        @Override public String opName() { return "maxpool2d_grad"; }
+    }
+
+    /** The gradient of average pooling (padding counted in the divisor): dy to dx of the pooled input's shape. */
+    record AvgPoolGrad(Window2d window, Shape input) implements Fused {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 1);
+            if (!in.getFirst().equals(new Composite.AvgPool2d(window).infer(List.of(in.getFirst().withShape(input))).getFirst())) {
+                throw error("needs dy of the pooled shape of " + input, in);
+            }
+            return List.of(in.getFirst().withShape(input));
+        }
+
+        @Override public String opName() { return "avgpool2d_grad"; }
+    }
+
+    /** Training batch norm that also outputs the batch mean and biased variance [c], for {@link BatchNormTrainGrad}. */
+    record BatchNormTrain(double momentum, double eps) implements Fused {
+        public List<TensorType> infer(List<TensorType> in) {
+            List<TensorType> out = new java.util.ArrayList<>(new Composite.BatchNorm(true, momentum, eps).infer(in));
+            out.add(out.get(1));
+            out.add(out.get(1));
+            return out;
+        }
+
+        @Override public String opName() { return "batchnorm_train"; }
+    }
+
+    /** The batch-norm gradient from the forward's batch statistics: inputs x, gamma, mean, variance and dy; outputs dx, dgamma, dbeta. */
+    record BatchNormTrainGrad(double eps) implements Fused {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 5);
+            if (!in.get(2).equals(in.get(1)) || !in.get(3).equals(in.get(1))) throw error("mean and variance must be " + in.get(1), in);
+            return new Composite.BatchNormGrad(eps).infer(List.of(in.get(0), in.get(1), in.get(4)));
+        }
+
+        @Override public String opName() { return "batchnorm_train_grad"; }
+    }
+
+    /**
+     * {@code op} run on operands in the given {@link MemoryFormat}s, one per input then one per
+     * output, as {@link MemoryFormats} placed them: the same values, laid out for oneDNN.
+     */
+    record Formatted(Op op, List<MemoryFormat> formats) implements Fused {
+        public Formatted {
+            formats = List.copyOf(formats);
+        }
+
+        public List<TensorType> infer(List<TensorType> in) { return op.infer(in); }
+
+        @Override public String opName() { return op.opName(); }
+
+        /** The format of operand {@code i}, counting the inputs first. */
+        MemoryFormat format(int i) { return formats.get(i); }
+    }
+
+    /** The same tensor in another memory format (a oneDNN reorder). */
+    record Reformat(MemoryFormat from, MemoryFormat to) implements Fused {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, 1);
+            if (!MemoryFormat.blockable(in.getFirst())) throw error("only 4-D f32 tensors of whole channel blocks change format", in);
+            return in;
+        }
+
+        @Override public String opName() { return "reformat_" + from.label() + "_" + to.label(); }
     }
 }

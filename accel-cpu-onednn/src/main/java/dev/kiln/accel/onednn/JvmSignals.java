@@ -53,8 +53,6 @@ final class JvmSignals {
     private static final class Libc {
         static final boolean LINUX = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux");
         static final MethodHandle SIGACTION = find("sigaction", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
-        static final MethodHandle GETENV = find("getenv", FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS));
-        static final MethodHandle SETENV = find("setenv", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
 
         private static MethodHandle find(String name, FunctionDescriptor descriptor) {
             if (!LINUX) return null;
@@ -69,27 +67,10 @@ final class JvmSignals {
      * environment, not {@link System#getenv()}'s snapshot, is what UCX reads. Called before Kiln
      * opens an MPI library, while no other thread of Kiln's touches the environment.
      */
-    static synchronized boolean quietUcx() {
-        if (Libc.GETENV == null || Libc.SETENV == null) return false;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment name = arena.allocateFrom(UCX_HANDLE_ERRORS);
-            if (!((MemorySegment) Libc.GETENV.invokeExact(name)).equals(MemorySegment.NULL)) return false;
-            return (int) Libc.SETENV.invokeExact(name, arena.allocateFrom("none"), 0) == 0;
-        } catch (Throwable t) {
-            return false;
-        }
-    }
+    static boolean quietUcx() { return CEnvironment.setIfUnset(UCX_HANDLE_ERRORS, "none"); }
 
     /** The C environment's value of {@code name}, or null; for tests. */
-    static String cEnv(String name) {
-        if (Libc.GETENV == null) return null;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment v = (MemorySegment) Libc.GETENV.invokeExact(arena.allocateFrom(name));
-            return v.equals(MemorySegment.NULL) ? null : v.reinterpret(Long.MAX_VALUE).getString(0);
-        } catch (Throwable t) {
-            return null;
-        }
-    }
+    static String cEnv(String name) { return CEnvironment.get(name); }
 
     /** Runs {@code call}, then restores any of the JVM's signal handlers it replaced. */
     static <T> Result<T> preserving(Supplier<T> call) {

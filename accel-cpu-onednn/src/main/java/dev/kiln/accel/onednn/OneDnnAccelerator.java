@@ -35,6 +35,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
     private static final Capabilities CAPABILITIES = new Capabilities(
             Set.of(DType.F32, DType.F64, DType.BF16, DType.F16, DType.I32, DType.I64, DType.I8, DType.BOOL),
             Set.of(Composite.Linear.class, Composite.Gelu.class, Composite.Softmax.class, Composite.LogSoftmax.class, Composite.MaxPool2d.class, Composite.AvgPool2d.class,
+                    Composite.BatchNorm.class, Composite.BatchNormGrad.class,
                     Composite.SoftmaxCrossEntropy.class, Composite.SoftmaxCrossEntropyGrad.class, Composite.SgdUpdate.class, Composite.AdamUpdate.class,
                     Composite.QuantizedLinear.class),
             CpuFeatures.precisions(),
@@ -162,8 +163,10 @@ final class OneDnnAccelerator extends KernelAccelerator {
                 case Composite.Gelu g -> { return OneDnnEltwise.geluErf(engine, what, t); }
                 case Composite.Softmax s -> { return OneDnnSoftmax.create(engine, what, s.axis(), false, t); }
                 case Composite.LogSoftmax s -> { return OneDnnSoftmax.create(engine, what, s.axis(), true, t); }
-                case Composite.MaxPool2d m -> { return OneDnnPooling.create(engine, what, true, m.window(), t, n.output().type()); }
-                case Composite.AvgPool2d a -> { return OneDnnPooling.create(engine, what, false, a.window(), t, n.output().type()); }
+                case Composite.MaxPool2d m -> { return formatted(m, plain(n), n, what); }
+                case Composite.AvgPool2d a -> { return formatted(a, plain(n), n, what); }
+                case Composite.BatchNorm b -> { return formatted(b, plain(n), n, what); }
+                case Composite.BatchNormGrad b -> { return formatted(b, plain(n), n, what); }
                 case Composite.Linear l -> { return OneDnnMatmul.linear(engine, what, l, t, in(n, 1), n.output().type()); }
                 case Composite.AdamUpdate a -> { return JavaOptim.adam(a, t.shape().size()); }
                 case Composite.SgdUpdate u -> { return JavaOptim.sgd(u, t.shape().size()); }
@@ -178,15 +181,56 @@ final class OneDnnAccelerator extends KernelAccelerator {
         return switch (f) {
             case FusedOps.MatMulBias m -> OneDnnMatmul.matmulBias(engine, what, m, in(n, 0), in(n, 1), n.output().type());
             case FusedOps.Chain c -> new JavaChain(c, n.inputs().stream().map(v -> v.type().dtype()).toList());
-            default -> throw new IllegalArgumentException("onednn has no kernel for fused op " + what);
+            case FusedOps.Formatted w -> formatted(w.op(), w.formats(), n, what);
+            case FusedOps.Reformat r -> {
+                long[] dims = OneDnnNative.dims(in(n, 0).shape());
+                yield OneDnnReorder.reorder(engine, what, r.from().desc(DType.F32, dims), r.to().desc(DType.F32, dims));
+            }
+            default -> formatted(f, plain(n), n, what);
         };
+    }
+
+    /**
+     * The kernel of a convolution, pooling or batch-norm op whose operands (inputs, then outputs)
+     * lie in the given formats; see {@link MemoryFormats#activations}.
+     */
+    private Kernel formatted(dev.kiln.spi.ir.Op op, List<MemoryFormat> f, Node n, String what) {
+        Shape x = in(n, 0).shape();
+        Shape y = n.output().type().shape();
+        return switch (op) {
+            case Primitive.Conv2d c -> OneDnnConv.create(engine, what, ConvOp.FORWARD, c.window(), c.groups(), x, in(n, 1).shape(), false,
+                    Composite.Activation.NONE, f.get(0), f.get(2));
+            case Primitive.Conv2dBackwardData c -> OneDnnConv.create(engine, what, ConvOp.BACKWARD_DATA, c.window(), c.groups(), c.input(), in(n, 1).shape(),
+                    false, Composite.Activation.NONE, f.get(2), f.get(0));
+            case Primitive.Conv2dBackwardWeights c -> OneDnnConv.create(engine, what, ConvOp.BACKWARD_WEIGHTS, c.window(), c.groups(), x, c.weight(),
+                    false, Composite.Activation.NONE, f.get(0), f.get(1));
+            case FusedOps.ConvBias c -> OneDnnConv.create(engine, what, ConvOp.FORWARD, c.window(), c.groups(), x, in(n, 1).shape(), true,
+                    c.activation(), f.get(0), f.get(3));
+            case FusedOps.ConvWeightsBias c -> OneDnnConv.create(engine, what, ConvOp.BACKWARD_WEIGHTS, c.window(), c.groups(), x, c.weight(),
+                    true, Composite.Activation.NONE, f.get(0), f.get(1));
+            case Composite.MaxPool2d m -> OneDnnPooling.forward(engine, what, true, m.window(), x, y, f.get(0));
+            case Composite.AvgPool2d a -> OneDnnPooling.forward(engine, what, false, a.window(), x, y, f.get(0));
+            case FusedOps.MaxPoolTrain p -> OneDnnPooling.train(engine, what, p.window(), x, y, n.outputs().get(1).type().byteSize(), f.get(0));
+            case FusedOps.MaxPoolGrad p -> OneDnnPooling.maxGrad(engine, what, p.window(), p.input(), in(n, 1).shape(), f.get(1));
+            case FusedOps.AvgPoolGrad p -> OneDnnPooling.avgGrad(engine, what, p.window(), p.input(), x, f.get(0));
+            case Composite.BatchNorm b -> OneDnnBatchNorm.forward(engine, what, b, in(n, 0), f.get(0), false);
+            case Composite.BatchNormGrad b -> OneDnnBatchNorm.backward(engine, what, b.eps(), in(n, 0), f.get(0), false);
+            case FusedOps.BatchNormTrain b -> OneDnnBatchNorm.forward(engine, what, new Composite.BatchNorm(true, b.momentum(), b.eps()), in(n, 0), f.get(0), true);
+            case FusedOps.BatchNormTrainGrad b -> OneDnnBatchNorm.backward(engine, what, b.eps(), in(n, 0), f.get(0), true);
+            default -> throw new IllegalArgumentException("onednn has no kernel for " + what);
+        };
+    }
+
+    /** Every operand of {@code n} plain. */
+    private static List<MemoryFormat> plain(Node n) {
+        return java.util.Collections.nCopies(n.inputs().size() + n.outputs().size(), MemoryFormat.PLAIN);
     }
 
     @Override protected Graph fuse(Graph lowered, CompileOptions options) { return OneDnnFusion.fuse(lowered); }
 
     /** A convolution op on oneDNN in f32, else in Java; {@code x} and {@code weight} are the forward operands' shapes. */
     private Kernel conv(ConvOp op, Window2d win, int groups, Shape x, Shape weight, Node n, String what) {
-        if (nativeF32(n)) return OneDnnConv.create(engine, what, op, win, groups, DType.F32, x, weight);
+        if (nativeF32(n)) return OneDnnConv.create(engine, what, op, win, groups, x, weight, false, Composite.Activation.NONE, MemoryFormat.PLAIN, MemoryFormat.PLAIN);
         TensorType xt = new TensorType(n.output().type().dtype(), x), wt = xt.withShape(weight);
         return JavaWindows.conv(op, win, groups, xt, wt, in(n, 0), in(n, 1), n.output().type());
     }

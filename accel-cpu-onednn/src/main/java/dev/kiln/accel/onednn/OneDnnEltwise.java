@@ -5,9 +5,12 @@ import static dev.kiln.accel.onednn.OneDnnNative.desc;
 import static org.bytedeco.dnnl.global.dnnl.*;
 
 import dev.kiln.spi.Kernel;
+import dev.kiln.spi.ir.Composite;
 import dev.kiln.spi.ir.Primitive.UnaryFn;
 import dev.kiln.spi.ir.TensorType;
 import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_post_ops;
+import org.bytedeco.dnnl.dnnl_primitive_attr;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 
 /**
@@ -46,6 +49,32 @@ final class OneDnnEltwise {
             return new OneDnnPrimitive(e, what, pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_DST}, new dnnl_memory_desc[] {md, md}, 1);
         } finally {
             OneDnnNative.destroy(md);
+        }
+    }
+
+    /** An attribute with the activation as an eltwise post-op, or null when there is none. */
+    static dnnl_primitive_attr postOp(Composite.Activation act, String what) {
+        if (act == Composite.Activation.NONE) return null;
+        int alg = switch (act) {
+            case RELU -> dnnl_eltwise_relu;
+            case TANH -> dnnl_eltwise_tanh;
+            case SIGMOID -> dnnl_eltwise_logistic;
+            case GELU -> dnnl_eltwise_gelu_tanh;
+            case NONE -> throw new AssertionError();
+        };
+        dnnl_primitive_attr attr = new dnnl_primitive_attr();
+        dnnl_post_ops ops = new dnnl_post_ops();
+        check(dnnl_primitive_attr_create(attr), what);
+        try {
+            check(dnnl_post_ops_create(ops), what);
+            check(dnnl_post_ops_append_eltwise(ops, alg, 0f, 0f), what);
+            check(dnnl_primitive_attr_set_post_ops(attr, ops), what);
+            return attr;
+        } catch (RuntimeException ex) {
+            dnnl_primitive_attr_destroy(attr);
+            throw ex;
+        } finally {
+            if (!ops.isNull()) dnnl_post_ops_destroy(ops);
         }
     }
 }

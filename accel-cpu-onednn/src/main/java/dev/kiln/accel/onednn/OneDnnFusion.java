@@ -24,16 +24,21 @@ import java.util.function.Predicate;
 
 /**
  * The oneDNN plugin's fusion rule tables, run in order on the lowered graph of f32 work:
- * (1) algebra that frees values for fusion, (2) matmul epilogues as oneDNN post-ops,
- * (3) elementwise chains and their column sums as single Java passes ({@link ChainFusion}).
+ * (1) algebra that frees values for fusion, (2) matmul epilogues as oneDNN post-ops and
+ * convolution networks' patterns as oneDNN's own operations ({@link ConvFusion}),
+ * (3) elementwise chains and their column sums as single Java passes ({@link ChainFusion}),
+ * then (4) the memory format of every activation ({@link MemoryFormats}).
  */
 final class OneDnnFusion {
     private OneDnnFusion() {}
 
     static Graph fuse(Graph g) {
         g = Rewriter.rewrite(g, List.of(OneDnnFusion::reluMaskFromOutput));
-        g = Rewriter.rewrite(g, List.of(LINEAR_ACT, QUANTIZED_LINEAR_RELU, MATMUL_BIAS_ACT, MATMUL_BIAS));
-        return Rewriter.rewrite(g, List.of(ChainFusion::columnSums, ChainFusion::merge));
+        List<Rule> epilogues = new java.util.ArrayList<>(List.of(LINEAR_ACT, QUANTIZED_LINEAR_RELU, MATMUL_BIAS_ACT, MATMUL_BIAS));
+        epilogues.addAll(ConvFusion.RULES);
+        g = Rewriter.rewrite(g, epilogues);
+        g = Rewriter.rewrite(g, List.of(ChainFusion::columnSums, ChainFusion::merge, ConvFusion::maskBeforeMaxPoolGrad));
+        return MemoryFormats.place(g);
     }
 
     // ---- (1) algebra ----------------------------------------------------------------------------

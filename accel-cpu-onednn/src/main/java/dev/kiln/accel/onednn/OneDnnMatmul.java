@@ -11,7 +11,6 @@ import dev.kiln.spi.ir.Composite;
 import dev.kiln.spi.ir.Primitive;
 import dev.kiln.spi.ir.TensorType;
 import org.bytedeco.dnnl.dnnl_memory_desc;
-import org.bytedeco.dnnl.dnnl_post_ops;
 import org.bytedeco.dnnl.dnnl_primitive_attr;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 
@@ -39,7 +38,7 @@ final class OneDnnMatmul {
         dnnl_memory_desc wei = desc(t, new long[] {in, o}, new long[] {1, in});
         dnnl_memory_desc bias = desc(t, new long[] {1, o});
         dnnl_memory_desc dst = desc(t, new long[] {n, o});
-        dnnl_primitive_attr attr = activation(op.activation(), what);
+        dnnl_primitive_attr attr = OneDnnEltwise.postOp(op.activation(), what);
         return withBias(e, what, src, wei, bias, dst, attr);
     }
 
@@ -48,7 +47,7 @@ final class OneDnnMatmul {
         dnnl_memory_desc src = view(a, op.transA()), wei = view(b, op.transB());
         dnnl_memory_desc bias = desc(out.dtype(), new long[] {1, out.shape().dim(1)});
         dnnl_memory_desc dst = desc(out.dtype(), OneDnnNative.dims(out.shape()));
-        dnnl_primitive_attr attr = activation(op.activation(), what);
+        dnnl_primitive_attr attr = OneDnnEltwise.postOp(op.activation(), what);
         return withBias(e, what, src, wei, bias, dst, attr);
     }
 
@@ -83,31 +82,5 @@ final class OneDnnMatmul {
         long x = v[i];
         v[i] = v[j];
         v[j] = x;
-    }
-
-    /** An attribute with the activation as an eltwise post-op, or null when there is none. */
-    private static dnnl_primitive_attr activation(Composite.Activation act, String what) {
-        if (act == Composite.Activation.NONE) return null;
-        int alg = switch (act) {
-            case RELU -> dnnl_eltwise_relu;
-            case TANH -> dnnl_eltwise_tanh;
-            case SIGMOID -> dnnl_eltwise_logistic;
-            case GELU -> dnnl_eltwise_gelu_tanh;
-            case NONE -> throw new AssertionError();
-        };
-        dnnl_primitive_attr attr = new dnnl_primitive_attr();
-        dnnl_post_ops ops = new dnnl_post_ops();
-        check(dnnl_primitive_attr_create(attr), what);
-        try {
-            check(dnnl_post_ops_create(ops), what);
-            check(dnnl_post_ops_append_eltwise(ops, alg, 0f, 0f), what);
-            check(dnnl_primitive_attr_set_post_ops(attr, ops), what);
-            return attr;
-        } catch (RuntimeException ex) {
-            dnnl_primitive_attr_destroy(attr);
-            throw ex;
-        } finally {
-            if (!ops.isNull()) dnnl_post_ops_destroy(ops);
-        }
     }
 }

@@ -1,16 +1,21 @@
 package dev.kiln.accel.onednn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kiln.core.DType;
 import dev.kiln.spi.ir.Composite;
 import dev.kiln.spi.ir.Composite.Activation;
 import dev.kiln.spi.ir.Graph;
+import dev.kiln.spi.ir.Lowering;
 import dev.kiln.spi.ir.Node;
 import dev.kiln.spi.ir.Primitive.BinaryFn;
 import dev.kiln.spi.ir.Primitive.UnaryFn;
 import dev.kiln.spi.ir.TensorType;
 import dev.kiln.spi.ir.Value;
+import dev.kiln.runtime.exec.Passes;
+import dev.kiln.tck.internal.FusionGraphs;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -61,5 +66,26 @@ class OneDnnFusionTest {
         Value s = b.add(e, b.scalar(1, e));
         Graph fused = OneDnnFusion.fuse(b.build(List.of(s, e)));
         assertEquals(List.of("exp", "chain[add($0, 1.0)]"), ops(fused), fused::toString);
+    }
+
+    @Test
+    void aConvolutionStepRunsOnOneDnnsOwnOperationsWithBlockedActivations() {
+        // As the runtime hands it over: native composites kept, dead work (the constant pooling kernel's gradient) gone.
+        Graph step = Passes.deadCodeElimination(Lowering.decompose(FusionGraphs.convBlocks().graph(), c -> c instanceof Composite.MaxPool2d || c instanceof Composite.BatchNorm || c instanceof Composite.BatchNormGrad));
+        Graph fused = OneDnnFusion.fuse(step);
+        List<String> ops = fused.nodes().stream().map(n -> n.op() instanceof FusedOps.Formatted f ? f.op().opName() : n.op().opName()).toList();
+        for (String op : List.of("conv2d_bias_relu", "maxpool2d_train", "maxpool2d_grad", "avgpool2d", "avgpool2d_grad", "conv2dbackwardweights_bias",
+                "conv2d_bias_none", "batchnorm_train", "batchnorm_train_grad")) {
+            assertTrue(ops.contains(op), op + " missing from " + fused);
+        }
+        for (String op : List.of("maxpool2dindices", "scatteradd", "reduce", "conv2d")) assertFalse(ops.contains(op), op + " left in " + fused);
+        // The first block's relu mask runs on the pooled [2, 16, 3, 3] gradient, before the scatter, not on [2, 16, 6, 6].
+        assertTrue(fused.nodes().stream().noneMatch(n -> n.op() instanceof FusedOps.Chain && n.output().type().shape().dim(2) == 6), fused::toString);
+        if (MemoryFormat.BLOCK == 0) return;
+        // Blocked from the image to the last gradient: the only reorders are of the image (16 channels here),
+        // of the pooled output the plain loss reads, and of the gradient the loss sends back.
+        long reorders = fused.nodes().stream().filter(n -> n.op() instanceof FusedOps.Reformat).count();
+        assertEquals(3, reorders, fused::toString);
+        assertTrue(fused.nodes().stream().filter(n -> n.op() instanceof FusedOps.Formatted).count() >= 8, fused::toString);
     }
 }

@@ -35,6 +35,13 @@ public final class Internal {
 
         Tracer tracer(Tensor t);
 
+        /**
+         * {@code t} read inside {@code into}'s trace: a concrete tensor becomes a captured input of
+         * that trace, so ops on it are traced too (a parameter reshaped there still gets its
+         * gradient); {@code t} itself outside a trace.
+         */
+        Tensor capture(Tensor t, Tensor into);
+
         GraphCompiler compiler(Kiln k);
 
         long nextSeed(Kiln k);

@@ -58,7 +58,7 @@ public final class Conv2d extends Module {
             throw new IllegalArgumentException(describe() + ": input " + s + " is smaller than the kernel window " + window);
         }
         Tensor y = Tensor.apply1(new Primitive.Conv2d(window, groups), x, weight.value(x.kiln()));
-        return bias == null ? y : y.add(bias.value(x.kiln()).reshape(1, out, 1, 1));
+        return bias == null ? y : ChannelBias.add(y, bias);
     }
 
     public Parameter weight() { return weight; }

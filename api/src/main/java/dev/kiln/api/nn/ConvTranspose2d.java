@@ -81,7 +81,7 @@ public final class ConvTranspose2d extends Module {
         if (h < 1 || w < 1) throw new IllegalArgumentException(describe() + ": input " + s + " gives an empty output (" + h + "x" + w + ")");
         Shape output = Shape.of(s.dim(0), out, h, w);
         Tensor y = Tensor.apply1(new Primitive.Conv2dBackwardData(window, groups, output), x, weight.value(x.kiln()));
-        return bias == null ? y : y.add(bias.value(x.kiln()).reshape(1, out, 1, 1));
+        return bias == null ? y : ChannelBias.add(y, bias);
     }
 
     public Parameter weight() { return weight; }

@@ -6,11 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.kiln.api.GradientTape;
 import dev.kiln.api.Kiln;
 import dev.kiln.api.KilnConfig;
 import dev.kiln.api.Tensor;
 import dev.kiln.api.data.InMemoryDataset;
 import dev.kiln.api.optim.Adam;
+import dev.kiln.api.optim.SGD;
 import dev.kiln.api.train.Trainer;
 import dev.kiln.core.DType;
 import dev.kiln.core.Shape;
@@ -50,6 +52,30 @@ class LayersTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.forward(kiln.zeros(2, 1, 5, 5)));
         assertTrue(e.getMessage().contains("Conv2d(3 -> 8") && e.getMessage().contains("at 0") && e.getMessage().contains("[2, 1, 5, 5]")
                 && e.getMessage().contains("[batch, 3, height, width]"), e.getMessage());
+    }
+
+    @Test void compiledTrainingUpdatesConvolutionBiasesByTheirGradient() {
+        Random r = new Random(5);
+        int n = 8;
+        float[] f = new float[n * 16];
+        int[] labels = new int[n];
+        for (int i = 0; i < f.length; i++) f[i] = (float) r.nextGaussian();
+        for (int i = 0; i < n; i++) labels[i] = i % 2;
+        Conv2d conv = new Conv2d(1, 2, 3, 1, 1);
+        Sequential model = Sequential.of(new Reshape(1, 4, 4), conv, new ReLU(), new Flatten(), new Linear(32, 2));
+        float[] before = conv.bias().value(kiln).toFloatArray();
+        float[] grad;
+        try (GradientTape tape = kiln.tape()) {
+            Tensor loss = model.forward(kiln.tensor(f, n, 4, 4)).softmaxCrossEntropy(kiln.tensor(labels, n));
+            grad = tape.gradient(loss, List.of(conv.bias().value(kiln))).getFirst().toFloatArray();
+        }
+        assertTrue(Math.abs(grad[0]) + Math.abs(grad[1]) > 1e-4, "a test whose bias gradient is zero proves nothing");
+        double lr = 0.1;
+        try (Trainer t = Trainer.builder(kiln, model).optimizer(new SGD(lr)).batchSize(n).build()) {
+            t.fit(new InMemoryDataset(f, labels, Shape.of(4, 4), 2), 1);
+        }
+        float[] after = conv.bias().value(kiln).toFloatArray();
+        for (int c = 0; c < 2; c++) assertEquals(before[c] - lr * grad[c], after[c], 1e-6, "bias " + c + " after one SGD step");
     }
 
     @Test void poolingTakesWindowMaximaAndMeans() {

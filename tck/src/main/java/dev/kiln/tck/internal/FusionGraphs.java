@@ -1,13 +1,17 @@
 package dev.kiln.tck.internal;
 
 import dev.kiln.core.DType;
+import dev.kiln.core.Shape;
+import dev.kiln.runtime.autodiff.Autodiff;
 import dev.kiln.spi.ir.Composite;
 import dev.kiln.spi.ir.Composite.Activation;
 import dev.kiln.spi.ir.Graph;
+import dev.kiln.spi.ir.Primitive;
 import dev.kiln.spi.ir.Primitive.BinaryFn;
 import dev.kiln.spi.ir.Primitive.UnaryFn;
 import dev.kiln.spi.ir.TensorType;
 import dev.kiln.spi.ir.Value;
+import dev.kiln.spi.ir.Window2d;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -62,6 +66,7 @@ public final class FusionGraphs {
             Value h = b.mul(b.unary(UnaryFn.SIGMOID, x), b.unary(UnaryFn.GELU, b.div(x, b.scalar(3, x))));
             return List.of(e, h);
         }));
+        c.add(convBlocks());
         c.add(new GraphCase("softmax cross-entropy forward and backward", lossGraph(), List.of(Sampler.uniform(-4, 4), Sampler.integers(0, 10)), 10));
         for (Composite op : List.of(new Composite.AdamUpdate(0.9, 0.999, 1e-8, 0, false), new Composite.AdamUpdate(0.9, 0.99, 1e-6, 0.01, true),
                 new Composite.AdamUpdate(0.8, 0.999, 1e-8, 0.01, false), new Composite.SgdUpdate(0.9, true, 0.01), new Composite.SgdUpdate(0, false, 0))) {
@@ -84,6 +89,31 @@ public final class FusionGraphs {
         s.add(Sampler.uniform(0.01, 0.1));
         if (adam) s.add(Sampler.integers(1, 5));
         return new GraphCase(op.toString(), b.build(b.apply(op, in)), s, 1);
+    }
+
+    /**
+     * Two convolution blocks (conv + bias, training batch norm, relu, then max or average pooling)
+     * and their gradients in every input, as autodiff writes a training step, with the updated
+     * running statistics: 16 and 32 channels, so that a plugin keeping activations in
+     * channel-blocked memory between kernels does so here.
+     */
+    public static GraphCase convBlocks() {
+        Graph.Builder b = Graph.builder();
+        Value x = b.input(f32(2, 16, 6, 6)), w1 = b.input(f32(16, 16, 3, 3)), b1 = b.input(f32(16));
+        Value w2 = b.input(f32(32, 16, 3, 3)), b2 = b.input(f32(32)), gamma = b.input(f32(32)), beta = b.input(f32(32));
+        Value mean = b.input(f32(32)), var = b.input(f32(32)), cot = b.input(f32(2, 32, 3, 3));
+        Window2d same = Window2d.square(3, 1, 1);
+        Value h1 = b.unary(UnaryFn.RELU, b.add(b.apply1(new Primitive.Conv2d(same, 1), x, w1), b.reshape(b1, Shape.of(1, 16, 1, 1))));
+        Value p1 = b.apply1(new Composite.MaxPool2d(Window2d.square(2, 2, 0)), h1);
+        Value z2 = b.add(b.apply1(new Primitive.Conv2d(same, 1), p1, w2), b.reshape(b2, Shape.of(1, 32, 1, 1)));
+        List<Value> bn = b.apply(new Composite.BatchNorm(true, 0.1, 1e-5), List.of(z2, gamma, beta, mean, var));
+        Value p2 = b.apply1(new Composite.AvgPool2d(same), b.unary(UnaryFn.RELU, bn.getFirst()));
+        Value loss = b.sum(b.mul(p2, cot), List.of(0, 1, 2, 3), false);
+        Graph step = Autodiff.gradients(b.build(List.of(loss, bn.get(1), bn.get(2))), List.of(0, 1, 2, 3, 4, 5, 6));
+        List<Sampler> s = new ArrayList<>();
+        for (int i = 0; i < step.inputs().size(); i++) s.add(i == 5 ? Sampler.uniform(0.5, 1.5) : U);
+        // A weight gradient sums 2 x 6 x 6 products of sums of up to 32 x 9 terms.
+        return new GraphCase("two convolution blocks with batch norm, forward and backward (16 and 32 channels)", step, s, 2 * 36 * 9);
     }
 
     private static Graph lossGraph() {
