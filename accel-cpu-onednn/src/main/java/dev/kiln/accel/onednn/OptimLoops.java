@@ -30,8 +30,8 @@ interface OptimLoops {
     /** The loops this JVM runs, chosen once. */
     static OptimLoops chosen() { return Choice.CHOSEN.loops; }
 
-    /** Whether the Vector API loops were chosen (they run once warm, see {@link WarmingLoops}). */
-    static boolean vector() { return Choice.CHOSEN.loops instanceof WarmingLoops; }
+    /** Whether the Vector API loops were chosen. */
+    static boolean vector() { return Choice.CHOSEN.loops instanceof VectorOptim; }
 
     /** Which loops run and why, for the provider's availability line and the device description. */
     static String description() { return Choice.CHOSEN.description; }
@@ -72,8 +72,7 @@ interface OptimLoops {
             }
             try {
                 OptimLoops vector = VectorOptim.LOOPS;
-                return new Choice(WarmingLoops.start(vector, ScalarOptim.LOOPS),
-                        "optimizer loops Vector API (" + VectorOptim.describeSpecies() + "), scalar until the JIT has compiled them");
+                return new Choice(vector, "optimizer loops Vector API (" + VectorOptim.describeSpecies() + ")");
             } catch (LinkageError | RuntimeException e) {
                 return new Choice(ScalarOptim.LOOPS, "Vector API failed to initialise (" + e + "): optimizer loops scalar");
             }

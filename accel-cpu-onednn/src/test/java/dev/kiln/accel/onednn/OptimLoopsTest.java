@@ -28,17 +28,6 @@ class OptimLoopsTest {
         assertTrue(new OneDnnProvider().probe().reason().contains("; " + OptimLoops.description() + ";"), new OneDnnProvider().probe().reason());
     }
 
-    /**
-     * The plugin's loops start scalar and switch to the vector ones once the JIT compiled them. Not
-     * a timing test: the deadline only turns a switch that never comes into a failure, not a hang.
-     */
-    @Test void theWarmingLoopsSwitchToTheVectorLoops() throws InterruptedException {
-        WarmingLoops loops = WarmingLoops.start(VectorOptim.LOOPS, ScalarOptim.LOOPS);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!loops.warm() && System.nanoTime() < deadline) Thread.sleep(20);
-        assertTrue(loops.warm(), "the vector loops never overtook the scalar ones within 60 s");
-    }
-
     @Test void adamLoopsAgreeBitForBit() {
         float[][] configs = { // shrink, l2: none, coupled weight decay, decoupled
             {1, 0}, {1, 0.01f}, {1 - 0.01f * 0.05f, 0},
