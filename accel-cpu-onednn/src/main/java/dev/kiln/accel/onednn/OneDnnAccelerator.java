@@ -17,6 +17,7 @@ import dev.kiln.spi.ir.Composite;
 import dev.kiln.spi.ir.Fused;
 import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.Node;
+import dev.kiln.spi.ir.Op;
 import dev.kiln.spi.ir.Primitive;
 import dev.kiln.spi.ir.Primitive.BinaryFn;
 import dev.kiln.spi.ir.TensorType;
@@ -194,7 +195,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
      * The kernel of a convolution, pooling or batch-norm op whose operands (inputs, then outputs)
      * lie in the given formats; see {@link MemoryFormats#activations}.
      */
-    private Kernel formatted(dev.kiln.spi.ir.Op op, List<MemoryFormat> f, Node n, String what) {
+    private Kernel formatted(Op op, List<MemoryFormat> f, Node n, String what) {
         Shape x = in(n, 0).shape();
         Shape y = n.output().type().shape();
         return switch (op) {

@@ -136,7 +136,7 @@ final class OneDnnNative {
         static {
             // libgomp reads this when it loads: passive workers sleep between parallel regions instead of
             // spinning for ~300k iterations on the cores the JVM's own threads (the JIT, the data loader)
-            // and anything else on the machine need; see docs/limits.md.
+            // and anything else on the machine need; see docs/onednn.md.
             CEnvironment.setIfUnset("OMP_WAIT_POLICY", "passive");
             String jni = Loader.load(org.bytedeco.dnnl.global.dnnl.class);
             MethodHandle set = null;
