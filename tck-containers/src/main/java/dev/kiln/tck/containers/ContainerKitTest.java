@@ -29,12 +29,14 @@ public class ContainerKitTest {
         RunnerSettings settings = RunnerSettings.fromSystem();
         // Skipped as one test rather than an aborted factory: build tools show a test's reason, not a factory's.
         if (!settings.enabled()) {
-            return Stream.of(ReportTree.skipped("container kit", "off", "the container kit is off; -D" + RunnerSettings.ENABLE
-                    + "=true runs each plugin's kit inside its own image (needs Docker)"));
+            return Stream.of(ReportTree.skipped("container kit", "off", "the container kit is off: it needs a running Docker engine (root, dockerd started, debootstrap installed); "
+                    + "where one exists, ./mvnw -pl accel-cpu-onednn verify -D" + RunnerSettings.ENABLE
+                    + "=true -Dtest=ContainerKitTest runs each plugin's kit inside its own image, as .ci/run does"));
         }
         List<KitImage> recipes = ServiceLoader.load(KitImageProvider.class).stream().map(p -> p.get().image()).toList();
         if (recipes.isEmpty()) {
-            return Stream.of(ReportTree.skipped("container kit", "no recipes", "no " + KitImageProvider.class.getName() + " on the test class path"));
+            return Stream.of(ReportTree.skipped("container kit", "no recipes", "no " + KitImageProvider.class.getName()
+                    + " on the test class path: a plugin registers its recipe in src/test/resources/META-INF/services (see docs/plugins.md)"));
         }
         if (!Boolean.parseBoolean(System.getenv("TESTCONTAINERS_RYUK_DISABLED"))) {
             throw new IllegalStateException("set TESTCONTAINERS_RYUK_DISABLED=true in the tests' environment (surefire's environmentVariables):"
