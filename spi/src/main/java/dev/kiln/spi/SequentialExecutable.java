@@ -28,6 +28,8 @@ final class SequentialExecutable implements Executable {
     private final MemorySegment[] seg;
     /** Per slot that shows a window of other memory: the last memory it was cut from, and the cut (a run then allocates nothing). */
     private final MemorySegment[] windowOf, window;
+    /** The slots written in place into a concat's output, whose windows are bound at the start of each run. */
+    private final int[] placedParts;
     private final MemorySegment[][] ins, outs;
     private final HostBuffer[] staging;
     private final boolean[] staged;
@@ -56,6 +58,7 @@ final class SequentialExecutable implements Executable {
         this.seg = new MemorySegment[plan.slots];
         this.windowOf = new MemorySegment[plan.slots];
         this.window = new MemorySegment[plan.slots];
+        this.placedParts = java.util.stream.IntStream.range(0, plan.slots).filter(plan::isPlacedPart).toArray();
         for (int s = 0; s < plan.slots; s++) if (plan.inArena(s)) seg[s] = arena.segment().asSlice(plan.offset[s], plan.bytes[s]);
         ins = new MemorySegment[this.kernels.length][];
         outs = new MemorySegment[this.kernels.length][];
@@ -110,7 +113,7 @@ final class SequentialExecutable implements Executable {
             staged[j] = !writableEarly(s, outputs.get(j), inputs);
             seg[s] = staged[j] ? staging(j) : KernelAccelerator.host(outputs.get(j)).segment();
         }
-        for (int s = 0; s < plan.slots; s++) if (plan.isPlacedPart(s)) seg[s] = window(s, seg[plan.source(s)], plan.at(s));
+        for (int s : placedParts) seg[s] = window(s, seg[plan.source(s)], plan.at(s));
         boolean timed = PROFILE && runs++ >= PROFILE_SKIP;
         for (int i = 0; i < kernels.length; i++) {
             int[] is = plan.inSlots[i], os = plan.outSlots[i];
