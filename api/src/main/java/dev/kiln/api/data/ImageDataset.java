@@ -25,11 +25,7 @@ public record ImageDataset(byte[] pixels, int[] labels, Shape exampleShape, int 
             throw new IllegalArgumentException("pixels has " + pixels.length + " bytes but " + labels.length
                     + " images of shape " + exampleShape + " need " + (expected < 0x1p53 ? Long.toString((long) expected) : Double.toString(expected)));
         }
-        for (int i = 0; i < labels.length; i++) {
-            if (labels[i] < 0 || labels[i] >= numClasses) {
-                throw new IllegalArgumentException("label " + labels[i] + " of image " + i + " outside [0, " + numClasses + ")");
-            }
-        }
+        InMemoryDataset.checkLabels(labels, numClasses, "image");
     }
 
     @Override public int size() { return labels.length; }

@@ -20,10 +20,14 @@ public record InMemoryDataset(float[] features, int[] labels, Shape exampleShape
             throw new IllegalArgumentException("features has " + features.length + " floats but " + labels.length
                     + " examples of shape " + exampleShape + " need " + (expected < 0x1p53 ? Long.toString((long) expected) : Double.toString(expected)));
         }
+        checkLabels(labels, numClasses, "example");
+    }
+
+    /** Every label in [0, numClasses); {@code what} names an example in the message ("example", "image"). */
+    static void checkLabels(int[] labels, int numClasses, String what) {
         for (int i = 0; i < labels.length; i++) {
             if (labels[i] < 0 || labels[i] >= numClasses) {
-                throw new IllegalArgumentException("label " + labels[i] + " of example " + i
-                        + " outside [0, " + numClasses + ")");
+                throw new IllegalArgumentException("label " + labels[i] + " of " + what + " " + i + " outside [0, " + numClasses + ")");
             }
         }
     }
