@@ -100,11 +100,37 @@ final class SequentialExecutable implements Executable {
         }
     }
 
+    /*
+     * A run is split into small methods on purpose: as one method with a loop per phase, the JIT
+     * compiled it nine times in the seed MLP's first epochs (on-stack replacement at each loop,
+     * then recompilation after traps), ~1 s of compiler time on a 2-core machine, during which
+     * the steps ran interpreted. Small methods compile once each, early.
+     */
     @Override public void run(List<Buffer> inputs, List<Buffer> outputs) {
         if (closed) throw new IllegalStateException("executable is closed");
         check(inputs, graph.inputs(), "input");
         check(outputs, graph.outputs(), "output");
+        bindInputs(inputs);
+        bindOutputs(inputs, outputs);
+        for (int s : placedParts) seg[s] = window(s, seg[plan.source(s)], plan.at(s));
+        if (PROFILE && runs++ >= PROFILE_SKIP) {
+            for (int i = 0; i < kernels.length; i++) {
+                long t0 = System.nanoTime();
+                step(i);
+                nanos[i] += System.nanoTime() - t0;
+            }
+            nanos[kernels.length]++;
+        } else {
+            for (int i = 0; i < kernels.length; i++) step(i);
+        }
+        copyOutputs(outputs);
+    }
+
+    private void bindInputs(List<Buffer> inputs) {
         for (int i = 0; i < inputs.size(); i++) seg[plan.inputSlots[i]] = KernelAccelerator.host(inputs.get(i)).segment();
+    }
+
+    private void bindOutputs(List<Buffer> inputs, List<Buffer> outputs) {
         for (int j = 0; j < outputs.size(); j++) {
             for (int k = 0; k < j; k++) if (outputs.get(k) == outputs.get(j)) throw new IllegalArgumentException("outputs " + k + " and " + j + " share one buffer");
             KernelAccelerator.writable(outputs.get(j), "output " + j);
@@ -113,27 +139,23 @@ final class SequentialExecutable implements Executable {
             staged[j] = !writableEarly(s, outputs.get(j), inputs);
             seg[s] = staged[j] ? staging(j) : KernelAccelerator.host(outputs.get(j)).segment();
         }
-        for (int s : placedParts) seg[s] = window(s, seg[plan.source(s)], plan.at(s));
-        boolean timed = PROFILE && runs++ >= PROFILE_SKIP;
-        for (int i = 0; i < kernels.length; i++) {
-            int[] is = plan.inSlots[i], os = plan.outSlots[i];
-            if (plan.view[i]) {
-                seg[os[0]] = window(os[0], seg[is[0]], plan.viewOffset[i]);
-                continue;
-            }
-            if (plan.placed[i]) continue;
-            for (int j = 0; j < is.length; j++) ins[i][j] = seg[is[j]];
-            for (int j = 0; j < os.length; j++) outs[i][j] = seg[os[j]];
-            if (timed) {
-                long t0 = System.nanoTime();
-                kernels[i].run(ins[i], outs[i]);
-                nanos[i] += System.nanoTime() - t0;
-            } else {
-                kernels[i].run(ins[i], outs[i]);
-            }
+    }
+
+    /** Node {@code i}: a view is cut, a part placed in its concat's output has nothing to do, a kernel runs. */
+    private void step(int i) {
+        int[] is = plan.inSlots[i], os = plan.outSlots[i];
+        if (plan.view[i]) {
+            seg[os[0]] = window(os[0], seg[is[0]], plan.viewOffset[i]);
+        } else if (!plan.placed[i]) {
+            MemorySegment[] in = ins[i], out = outs[i];
+            for (int j = 0; j < is.length; j++) in[j] = seg[is[j]];
+            for (int j = 0; j < os.length; j++) out[j] = seg[os[j]];
+            kernels[i].run(in, out);
         }
-        if (timed) nanos[kernels.length]++;
-        // Outputs that are graph inputs first (they read inputs a staged output may overwrite), then staged ones, then repeats.
+    }
+
+    /** Outputs that are graph inputs first (they read inputs a staged output may overwrite), then staged ones, then repeats. */
+    private void copyOutputs(List<Buffer> outputs) {
         for (int j = 0; j < outputs.size(); j++) {
             int s = plan.outputSlots[j];
             if (plan.def[s] < 0) copy(seg[s], outputs.get(j));

@@ -49,6 +49,8 @@ final class OneDnnAccelerator extends KernelAccelerator {
     OneDnnAccelerator(AcceleratorConfig config) {
         if (config.deviceIndex() != 0) throw new IllegalArgumentException("onednn has one device, cpu:0; asked for " + config.deviceIndex());
         this.engine = new OneDnnEngine(config.threads());
+        // Most programs that open an accelerator train with Adam: its compiled loop is then ready by the first step.
+        OptimLoops.prewarmAdam();
         int threads = config.threads() > 0 ? config.threads() : OneDnnNative.defaultThreads();
         this.devices = List.of(new Device("cpu", 0,
                 "oneDNN " + OneDnnNative.version() + ", " + threads + " threads, " + OneDnnNative.effectiveIsa() + "; " + OptimLoops.description()));

@@ -17,6 +17,7 @@ public final class OneDnnProvider implements AcceleratorProvider {
     @Override public int priority() { return 100; }
 
     @Override public Availability probe() {
+        searchMpiMeanwhile();
         try {
             OneDnnNative.load();
             return Availability.available("oneDNN " + OneDnnNative.version() + ", " + OneDnnNative.defaultThreads()
@@ -29,4 +30,22 @@ public final class OneDnnProvider implements AcceleratorProvider {
     }
 
     @Override public Accelerator open(AcceleratorConfig config) { return new OneDnnAccelerator(config); }
+
+    /**
+     * Looks for an MPI library on another thread while this one loads oneDNN: both are dlopen
+     * calls of ~0.1-0.3 s, and the probe's description needs both. Whoever asks for the result
+     * first waits for the search (the JVM holds callers until its lazy holder is initialised); a
+     * failure is left for that caller to meet, with its message.
+     */
+    private static void searchMpiMeanwhile() {
+        Thread t = new Thread(() -> {
+            try {
+                MpiLibrary.process();
+            } catch (Throwable ignored) {
+                // The caller's own call reports it.
+            }
+        }, "kiln-onednn-mpi-search");
+        t.setDaemon(true);
+        t.start();
+    }
 }

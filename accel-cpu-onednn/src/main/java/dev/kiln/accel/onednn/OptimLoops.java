@@ -30,8 +30,16 @@ interface OptimLoops {
     /** The loops this JVM runs, chosen once. */
     static OptimLoops chosen() { return Choice.CHOSEN.loops; }
 
+    /**
+     * Starts compiling the Adam loop now, on a daemon thread, rather than at the first update: it
+     * takes ~0.4 s, during which the updates run the scalar loop (see {@link WarmingLoops}).
+     */
+    static void prewarmAdam() {
+        if (Choice.CHOSEN.loops instanceof WarmingLoops w) w.prewarmAdam();
+    }
+
     /** Whether the Vector API loops were chosen. */
-    static boolean vector() { return Choice.CHOSEN.loops instanceof VectorOptim; }
+    static boolean vector() { return Choice.CHOSEN.loops instanceof WarmingLoops; }
 
     /** Which loops run and why, for the provider's availability line and the device description. */
     static String description() { return Choice.CHOSEN.description; }
@@ -72,7 +80,8 @@ interface OptimLoops {
             }
             try {
                 OptimLoops vector = VectorOptim.LOOPS;
-                return new Choice(vector, "optimizer loops Vector API (" + VectorOptim.describeSpecies() + ")");
+                return new Choice(new WarmingLoops(vector, ScalarOptim.LOOPS),
+                        "optimizer loops Vector API (" + VectorOptim.describeSpecies() + "), scalar until the JIT has compiled them");
             } catch (LinkageError | RuntimeException e) {
                 return new Choice(ScalarOptim.LOOPS, "Vector API failed to initialise (" + e + "): optimizer loops scalar");
             }

@@ -28,6 +28,28 @@ class OptimLoopsTest {
         assertTrue(new OneDnnProvider().probe().reason().contains("; " + OptimLoops.description() + ";"), new OneDnnProvider().probe().reason());
     }
 
+    /**
+     * The plugin's loops start scalar and switch to the vector ones once the JIT has compiled
+     * them, and the kernels' calls then run the compiled loop (a switch the kernels find slow is
+     * undone, so a warm-up that fooled itself shows up as a switch that does not last). In a fresh
+     * JVM, as a training process is. Not a timing test: the child's 60 s deadline only turns a
+     * switch that never comes into a failure, not a hang.
+     */
+    @Test void theWarmingLoopsSwitchToTheVectorLoopsAndStay() throws IOException, InterruptedException {
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), WarmingLoopsMain.class.getName());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().remove("JDK_JAVA_OPTIONS");
+        pb.environment().remove("JAVA_TOOL_OPTIONS");
+        Process child = pb.start();
+        String log = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(child.waitFor(120, TimeUnit.SECONDS), log);
+        assertEquals(0, child.exitValue(), log);
+        assertTrue(log.lines().anyMatch(l -> l.startsWith("WARM true ")), "the vector loops never overtook the scalar ones within 60 s:\n" + log);
+        assertTrue(log.contains("STAYS true"), "the kernels' calls found the vector loop slow after the switch and went back to the scalar one:\n" + log);
+        assertTrue(log.contains("SGD false"), "SGD's loop is warmed only once an SGD update runs:\n" + log);
+    }
+
     @Test void adamLoopsAgreeBitForBit() {
         float[][] configs = { // shrink, l2: none, coupled weight decay, decoupled
             {1, 0}, {1, 0.01f}, {1 - 0.01f * 0.05f, 0},

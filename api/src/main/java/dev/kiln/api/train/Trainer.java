@@ -387,8 +387,8 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException(what + ": the learning rate at step " + (step + 1) + " is " + lr + "; it must be finite, >= 0 and within float range");
         }
         if (dist != null) syncBuffers();
-        StepEvent ev = new StepEvent();
-        ev.begin();
+        StepEvent ev = Flight.started() ? new StepEvent() : null;
+        if (ev != null) ev.begin();
         CompiledStep.Result r;
         if (!cs.isSplit()) {
             r = cs.run(batch.features(), targets(batch), lr, step + 1, optimizerState);
@@ -404,7 +404,7 @@ public final class Trainer implements AutoCloseable {
                 micro = 0;
             }
         }
-        if (ev.shouldCommit()) {
+        if (ev != null && ev.shouldCommit()) {
             ev.step = step;
             ev.epoch = epoch;
             ev.batchSize = batch.size();
@@ -522,10 +522,10 @@ public final class Trainer implements AutoCloseable {
     }
 
     private Evaluation evaluateGuarded(Dataset data, List<Metric> ms) {
-        EvaluateEvent ev = new EvaluateEvent();
-        ev.begin();
+        EvaluateEvent ev = Flight.started() ? new EvaluateEvent() : null;
+        if (ev != null) ev.begin();
         Evaluation e = evaluateAll(data, ms);
-        if (ev.shouldCommit()) {
+        if (ev != null && ev.shouldCommit()) {
             ev.samples = e.samples();
             ev.loss = e.loss();
             ev.accuracy = e.accuracy();
@@ -867,10 +867,10 @@ public final class Trainer implements AutoCloseable {
 
     /** The forward pass alone, for {@link #predict}. */
     private CompiledStep compilePredict(Shape features) {
-        CompileEvent ev = new CompileEvent();
-        ev.begin();
+        CompileEvent ev = Flight.started() ? new CompileEvent() : null;
+        if (ev != null) ev.begin();
         CompiledStep cs = new CompiledStep(kiln, model, null, null, null, new TensorType(DType.F32, features), null, false, null);
-        if (ev.shouldCommit()) {
+        if (ev != null && ev.shouldCommit()) {
             ev.training = false;
             ev.batchSize = features.dim(0);
             ev.graphNodes = cs.graphNodes;
@@ -884,12 +884,12 @@ public final class Trainer implements AutoCloseable {
     private CompiledStep compile(Batch batch, boolean train) {
         TensorType x = new TensorType(DType.F32, batch.featureShape());
         TensorType y = new TensorType(batch.targetType(), batch.targetShape());
-        CompileEvent ev = new CompileEvent();
-        ev.begin();
+        CompileEvent ev = Flight.started() ? new CompileEvent() : null;
+        if (ev != null) ev.begin();
         CompiledStep.Split split = train && (dist != null || accumulation > 1)
                 ? new CompiledStep.Split(accumulation, Buckets.DEFAULT_FIRST_BYTES, Buckets.DEFAULT_BYTES, dist, buckets) : null;
         CompiledStep cs = new CompiledStep(kiln, model, loss, train ? optimizer : null, scaler, x, y, train, split);
-        if (ev.shouldCommit()) {
+        if (ev != null && ev.shouldCommit()) {
             ev.training = train;
             ev.batchSize = batch.size();
             ev.graphNodes = cs.graphNodes;
