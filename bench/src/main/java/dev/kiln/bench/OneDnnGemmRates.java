@@ -29,11 +29,12 @@ import org.bytedeco.javacpp.Pointer;
 
 /**
  * oneDNN's own GEMM rates, with no Kiln in between: each layer of an MLP at one batch size as a
- * oneDNN matmul in f32 and in int8 (u8 and s8 sources times s8 weights in oneDNN's preferred
- * layout, s32 sums, f32 out with scales, bias and ReLU: what Kiln's int8 kernel runs), on one
+ * oneDNN matmul in f32, in int8 (u8 and s8 sources times s8 weights in oneDNN's preferred
+ * layout, s32 sums, f32 out with scales, bias and ReLU: what Kiln's int8 kernel runs) and in
+ * bf16 (bf16 source and weights, f32 out with bias and ReLU: Kiln's bf16-mixed layer), on one
  * thread and on all, median of many runs. The sum of the layers' times, f32 over int8, is the
- * most a dynamically quantized model of these layers can gain over f32 on this CPU. Half of
- * {@code bench/int8.sh}. Usage: {@code OneDnnGemmRates BATCH WIDTH,WIDTH,...} (e.g. 256 784,1024,1024,10).
+ * most a dynamically quantized model of these layers can gain over f32 on this CPU (and bf16's
+ * the most bf16-mixed can). Half of {@code bench/int8.sh} and of {@code bench/bf16.sh}. Usage: {@code OneDnnGemmRates BATCH WIDTH,WIDTH,...} (e.g. 256 784,1024,1024,10).
  */
 public final class OneDnnGemmRates {
     private OneDnnGemmRates() {}
@@ -43,7 +44,8 @@ public final class OneDnnGemmRates {
     /** One source type: its name and oneDNN data types of source and weights. */
     private record Kind(String name, int src, int wei) {}
 
-    private static final List<Kind> KINDS = List.of(new Kind("f32", dnnl_f32, dnnl_f32), new Kind("u8s8", dnnl_u8, dnnl_s8), new Kind("s8s8", dnnl_s8, dnnl_s8));
+    private static final List<Kind> KINDS = List.of(new Kind("f32", dnnl_f32, dnnl_f32), new Kind("u8s8", dnnl_u8, dnnl_s8), new Kind("s8s8", dnnl_s8, dnnl_s8),
+            new Kind("bf16", dnnl_bf16, dnnl_bf16));
 
     public static void main(String[] args) throws Throwable {
         if (args.length != 2) {
@@ -73,6 +75,8 @@ public final class OneDnnGemmRates {
             }
             System.out.printf(Locale.ROOT, "onednn gemm layers %s at batch %d, %d thread%s: f32 %.1f us, u8s8 %.1f us, s8s8 %.1f us; f32/int8 %.2f (u8s8), %.2f (s8s8)%n",
                     args[1], batch, threads, threads == 1 ? "" : "s", total[0], total[1], total[2], total[0] / total[1], total[0] / total[2]);
+            System.out.printf(Locale.ROOT, "onednn gemm layers %s at batch %d, %d thread%s: f32 %.1f us, bf16 %.1f us; bf16/f32 speed %.2f%n",
+                    args[1], batch, threads, threads == 1 ? "" : "s", total[0], total[3], total[0] / total[3]);
         }
     }
 

@@ -240,6 +240,14 @@ public abstract class AcceleratorConformanceTest {
     }
 
     @TestFactory
+    @DisplayName("fused mixed-precision layers agree with their decomposition (fusion on and off)")
+    public Stream<DynamicNode> fusedMixedAgainstDecomposition() {
+        requireDtypes(Set.of(DType.F32, DType.BF16, DType.BOOL));
+        return FusionGraphs.mixed().stream().map(c -> test("fused", c.name(), null, false,
+                () -> FusionCheck.fusedMatchesDecomposition(accelerator, compileOptions(), c, this::tolerance)));
+    }
+
+    @TestFactory
     @DisplayName("outputs donated to input buffers are updated in place, step after step")
     public Stream<DynamicNode> donatedOutputs() {
         requireDtypes(Set.of(DType.F32));

@@ -32,6 +32,32 @@ final class FusedOps {
     }
 
     /**
+     * {@code act(op(a) @ op(b) [+ bias])} on bf16 or f16 operands (a bias of their type, n
+     * elements), accumulated and returned in f32: a mixed-precision contraction and its cast back
+     * to f32 (Autocast's pattern) as one oneDNN matmul. It rounds once fewer than the nodes it
+     * replaces, which round the product to the operands' type before the cast; the activation
+     * is then applied to the f32 result, as those nodes apply it after their cast.
+     */
+    record LowMatMul(boolean transA, boolean transB, boolean bias, Activation activation) implements Fused {
+        public List<TensorType> infer(List<TensorType> in) {
+            arity(in, bias ? 3 : 2);
+            Shape a = in.get(0).shape(), b = in.get(1).shape();
+            DType t = in.get(0).dtype();
+            if (t != DType.BF16 && t != DType.F16) throw error("takes bf16 or f16 operands", in);
+            for (TensorType x : in) if (x.dtype() != t) throw error("operands and bias must share one type", in);
+            if (a.rank() != 2 || b.rank() != 2) throw error("needs rank-2 operands", in);
+            int m = transA ? a.dim(1) : a.dim(0), n = transB ? b.dim(0) : b.dim(1);
+            if ((transA ? a.dim(0) : a.dim(1)) != (transB ? b.dim(1) : b.dim(0))) throw error("inner dimensions differ", in);
+            if (bias && in.get(2).shape().size() != n) throw error("bias must have " + n + " elements", in);
+            return List.of(new TensorType(DType.F32, Shape.of(m, n)));
+        }
+
+        @Override public String opName() {
+            return "lowmatmul" + (bias ? "_bias_" : "_") + activation.name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /**
      * An elementwise expression over f32 inputs evaluated in one pass, each input read per its
      * {@link ChainExpr.Layout}; with {@code sums} non-null it also outputs the sum over axis 0 of its
      * rank-2 result, shaped {@code sums} (an activation gradient and its bias gradient in one pass).

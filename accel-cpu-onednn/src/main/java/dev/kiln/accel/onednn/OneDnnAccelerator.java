@@ -179,10 +179,11 @@ final class OneDnnAccelerator extends KernelAccelerator {
         return new CompositeKernel(c, n, node -> kernel(node, options));
     }
 
-    /** Fusion rewrites only f32 work (see {@link OneDnnFusion}), so fused ops always have native kernels. */
+    /** Fusion rewrites only work oneDNN runs natively (f32, and bf16/f16 contractions; see {@link OneDnnFusion}), so fused ops always have native kernels. */
     private Kernel fused(Fused f, Node n, String what) {
         return switch (f) {
             case FusedOps.MatMulBias m -> OneDnnMatmul.matmulBias(engine, what, m, in(n, 0), in(n, 1), n.output().type());
+            case FusedOps.LowMatMul m -> OneDnnMatmul.low(engine, what, m, in(n, 0), in(n, 1), m.bias() ? in(n, 2) : null, n.output().type());
             case FusedOps.Chain c -> new JavaChain(c, n.inputs().stream().map(v -> v.type().dtype()).toList());
             case FusedOps.Formatted w -> formatted(w.op(), w.formats(), n, what);
             case FusedOps.Reformat r -> {

@@ -8,6 +8,7 @@ import dev.kiln.core.DType;
 import dev.kiln.core.Shape;
 import dev.kiln.spi.fusion.GraphIndex;
 import dev.kiln.spi.fusion.Match;
+import dev.kiln.spi.fusion.Pattern;
 import dev.kiln.spi.fusion.Rewriter;
 import dev.kiln.spi.fusion.Rule;
 import dev.kiln.spi.ir.Composite;
@@ -24,7 +25,8 @@ import java.util.function.Predicate;
 
 /**
  * The oneDNN plugin's fusion rule tables, run in order on the lowered graph of f32 work:
- * (1) algebra that frees values for fusion, (2) matmul epilogues as oneDNN post-ops and
+ * (1) algebra that frees values for fusion, (2) mixed-precision contractions with their casts
+ * back to f32 and their activations as single matmuls, matmul epilogues as oneDNN post-ops and
  * convolution networks' patterns as oneDNN's own operations ({@link ConvFusion}),
  * (3) elementwise chains and their column sums as single Java passes ({@link ChainFusion}),
  * then (4) the memory format of every activation ({@link MemoryFormats}).
@@ -34,6 +36,7 @@ final class OneDnnFusion {
 
     static Graph fuse(Graph g) {
         g = Rewriter.rewrite(g, List.of(OneDnnFusion::reluMaskFromOutput));
+        g = Rewriter.rewrite(g, List.of(LOW_LINEAR, LOW_MATMUL, LOW_BIAS_ACT, LOW_ACT));
         List<Rule> epilogues = new java.util.ArrayList<>(List.of(LINEAR_ACT, QUANTIZED_LINEAR_RELU, MATMUL_BIAS_ACT, MATMUL_BIAS));
         epilogues.addAll(ConvFusion.RULES);
         g = Rewriter.rewrite(g, epilogues);
@@ -107,6 +110,47 @@ final class OneDnnFusion {
         if (!(bs.equals(Shape.of(n)) || bs.equals(Shape.of(1, n)))) return null;
         Primitive.MatMul op = (Primitive.MatMul) mm.op();
         return List.of(new Node(new FusedOps.MatMulBias(op.transA(), op.transB(), act), List.of(m.value("a"), m.value("b"), bias), m.root().outputs()));
+    }
+
+    // ---- (2) mixed precision --------------------------------------------------------------------
+
+    private static final Predicate<Op> TO_F32 = op -> op instanceof Primitive.Cast c && c.to() == DType.F32;
+
+    /** Autocast's linear layer: {@code cast_f32(linear(x16, w16, b16))}, one matmul with a bias and an f32 result. */
+    private static final Rule LOW_LINEAR = Rule.of(node("cast", TO_F32, node("lin", LINEAR, any("x"), any("w"), any("b"))), (cx, m) -> {
+        Node lin = m.node("lin");
+        if (!lowOperands(lin)) return null;
+        return List.of(new Node(new FusedOps.LowMatMul(false, true, true, Activation.NONE), lin.inputs(), m.root().outputs()));
+    });
+
+    /** Autocast's matmul: {@code cast_f32(matmul(a16, b16))} on rank-2 operands, one matmul with an f32 result. */
+    private static final Rule LOW_MATMUL = Rule.of(node("cast", TO_F32, node("mm", MATMUL, any("a"), any("b"))), (cx, m) -> {
+        Node mm = m.node("mm");
+        if (!lowOperands(mm) || mm.inputs().get(0).type().shape().rank() != 2 || mm.inputs().get(1).type().shape().rank() != 2) return null;
+        Primitive.MatMul op = (Primitive.MatMul) mm.op();
+        return List.of(new Node(new FusedOps.LowMatMul(op.transA(), op.transB(), false, Activation.NONE), mm.inputs(), m.root().outputs()));
+    });
+
+    private static final Predicate<Op> LOW_NO_ACT = op -> op instanceof FusedOps.LowMatMul l && l.activation() == Activation.NONE;
+
+    /** The activation of a mixed-precision layer as the matmul's post-op, on its f32 result (with a bias, and without). */
+    private static final Rule LOW_BIAS_ACT = lowAct(any("a"), any("b"), any("bias")), LOW_ACT = lowAct(any("a"), any("b"));
+
+    private static Rule lowAct(Pattern... operands) {
+        return Rule.of(node("act", ACTIVATION, node("low", LOW_NO_ACT, operands)), (cx, m) -> {
+            FusedOps.LowMatMul low = (FusedOps.LowMatMul) m.node("low").op();
+            Activation act = activation(((Primitive.Unary) m.node("act").op()).fn());
+            return List.of(new Node(new FusedOps.LowMatMul(low.transA(), low.transB(), low.bias(), act), m.node("low").inputs(), m.root().outputs()));
+        });
+    }
+
+    /**
+     * Non-empty bf16 operands on a CPU with bf16 arithmetic: where oneDNN's bf16 matmul runs
+     * natively (without it, and for f16, the plugin runs these contractions in Java, unfused).
+     */
+    private static boolean lowOperands(Node n) {
+        for (Value v : n.inputs()) if (v.type().dtype() != DType.BF16 || v.type().shape().size() == 0) return false;
+        return CpuFeatures.bf16();
     }
 
     static Activation activation(UnaryFn fn) {

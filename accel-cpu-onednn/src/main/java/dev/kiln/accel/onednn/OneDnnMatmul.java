@@ -51,12 +51,26 @@ final class OneDnnMatmul {
         return withBias(e, what, src, wei, bias, dst, attr);
     }
 
-    /** A matmul with a bias (and the attribute's post-op); destroys the descriptors and the attribute. */
+    /**
+     * {@code act(op(a) @ op(b) [+ bias])} on bf16 or f16 operands with an f32 result: oneDNN
+     * accumulates in f32 and writes f32, so no product is rounded to the operands' type.
+     */
+    static Kernel low(OneDnnEngine e, String what, FusedOps.LowMatMul op, TensorType a, TensorType b, TensorType bias, TensorType out) {
+        dnnl_memory_desc src = view(a, op.transA()), wei = view(b, op.transB());
+        dnnl_memory_desc bia = op.bias() ? desc(bias.dtype(), new long[] {1, out.shape().dim(1)}) : null;
+        dnnl_memory_desc dst = desc(DType.F32, OneDnnNative.dims(out.shape()));
+        return withBias(e, what, src, wei, bia, dst, OneDnnEltwise.postOp(op.activation(), what));
+    }
+
+    /** A matmul with a bias unless it is null (and the attribute's post-op); destroys the descriptors and the attribute. */
     private static Kernel withBias(OneDnnEngine e, String what, dnnl_memory_desc src, dnnl_memory_desc wei, dnnl_memory_desc bias,
                                    dnnl_memory_desc dst, dnnl_primitive_attr attr) {
         try {
             dnnl_primitive_desc pd = new dnnl_primitive_desc();
             check(dnnl_matmul_primitive_desc_create(pd, e.engine, src, wei, bias, dst, attr), what);
+            if (bias == null) {
+                return OneDnnTuner.fastest(e, what, pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST}, new dnnl_memory_desc[] {src, wei, dst}, 2);
+            }
             return OneDnnTuner.fastest(e, what, pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
                     new dnnl_memory_desc[] {src, wei, bias, dst}, 3);
         } finally {

@@ -37,6 +37,19 @@ class OneDnnFusionTest {
         assertEquals(new Composite.Linear(Activation.RELU), fused.nodes().getFirst().op());
     }
 
+    /** Autocast's bf16 layer: its three contractions with their casts back to f32, and the relu, become three matmuls. */
+    @Test
+    void aBf16MixedReluLayerBecomesThreeMatmulsWithF32Results() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(CpuFeatures.bf16(), "this CPU has no bf16 arithmetic: the plugin leaves bf16 contractions unfused");
+        Graph g = FusionGraphs.mixed().getFirst().graph();
+        Graph fused = OneDnnFusion.fuse(g);
+        List<Node> low = fused.nodes().stream().filter(n -> n.op() instanceof FusedOps.LowMatMul).toList();
+        assertEquals(List.of(new FusedOps.LowMatMul(false, true, true, Activation.RELU), new FusedOps.LowMatMul(true, false, false, Activation.NONE),
+                new FusedOps.LowMatMul(false, false, false, Activation.NONE)), low.stream().map(Node::op).toList(), fused::toString);
+        for (Node n : low) assertEquals(DType.F32, n.output().type().dtype());
+        assertFalse(ops(fused).contains("relu"), fused::toString);
+    }
+
     @Test
     void int8LinearAndItsReluBecomeOneNodeUnlessTheLinearOutputIsReadElsewhere() {
         Graph.Builder b = Graph.builder();

@@ -75,6 +75,24 @@ public final class FusionGraphs {
         return c;
     }
 
+    /**
+     * A relu layer's forward and backward as Autocast leaves them under bf16-mixed: contractions
+     * on bf16 casts of their operands, cast back to f32. The outputs are cast to bf16, so they are
+     * compared at bf16's tolerance: a plugin that fuses a contraction with its cast back may skip
+     * the product's rounding to bf16 (one rounding fewer), which f32's tolerance would not allow.
+     */
+    public static List<GraphCase> mixed() {
+        return List.of(build("bf16-mixed relu layer forward and backward", 20, b -> {
+            Value x = b.input(f32(8, 20)), w = b.input(f32(12, 20)), bias = b.input(f32(12)), g = b.input(f32(8, 12));
+            Value x16 = b.cast(x, DType.BF16), w16 = b.cast(w, DType.BF16);
+            Value z = b.cast(b.apply1(new Composite.Linear(Activation.NONE), x16, w16, b.cast(bias, DType.BF16)), DType.F32);
+            Value y = b.unary(UnaryFn.RELU, z);
+            Value dz16 = b.cast(b.mul(g, b.cast(b.binary(BinaryFn.GT, z, b.scalar(0, z)), DType.F32)), DType.BF16);
+            Value dw = b.cast(b.matmul(dz16, x16, true, false), DType.F32), dx = b.cast(b.matmul(dz16, w16, false, false), DType.F32);
+            return List.of(b.cast(y, DType.BF16), b.cast(dw, DType.BF16), b.cast(dx, DType.BF16));
+        }));
+    }
+
     /** One optimizer step on a [7, 13] parameter; lr and step are scalars as a training step passes them. */
     public static GraphCase optimizer(Composite op) {
         Graph.Builder b = Graph.builder();
