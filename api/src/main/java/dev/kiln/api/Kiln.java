@@ -20,6 +20,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -81,7 +82,10 @@ public final class Kiln implements AutoCloseable {
         PrecisionPolicy policy;
         GuardedCollectives group = null;
         try {
-            policy = config.precision().resolve(chosen.name(), acc.capabilities().precisions());
+            Set<PrecisionPolicy> supported = acc.capabilities().precisions();
+            policy = config.precision() instanceof Precision.Auto
+                    ? config.precision().resolve(chosen.name(), supported, acc.fastestPrecisions())
+                    : config.precision().resolve(chosen.name(), supported);
             ProcessGroup pg = config.processGroup();
             if (pg != null && pg.worldSize() > 1) group = Internal.groups().join(pg, acc);
         } catch (RuntimeException e) {

@@ -6,8 +6,10 @@ import java.util.Set;
 
 /**
  * The precision a {@link Kiln} trains in: a fixed {@link PrecisionPolicy}, or {@link #auto()},
- * which takes the fastest policy the accelerator reports (bf16-mixed on CPUs with AVX512_BF16 or
- * AMX and on Ampere or newer GPUs, else fp32).
+ * which takes the policy the accelerator finds fastest on its device (the oneDNN plugin times a
+ * bf16 and an f32 matmul once: bf16-mixed where bf16 pays, fp32 where the CPU has bf16
+ * instructions that run no faster), or, from a plugin with no such measure, the lowest precision
+ * it supports ({@link #PREFERENCE}).
  */
 public sealed interface Precision {
     /** Fastest first: what {@link #auto()} prefers among the policies a plugin supports. */
@@ -31,7 +33,16 @@ public sealed interface Precision {
     }
 
     /** The policy to use given what the accelerator supports; a fixed unsupported policy is an error. */
-    default PrecisionPolicy resolve(String backend, Set<PrecisionPolicy> supported) {
+    default PrecisionPolicy resolve(String backend, Set<PrecisionPolicy> supported) { return resolve(backend, supported, List.of()); }
+
+    /**
+     * As {@link #resolve(String, Set)}, {@code auto} taking the first supported policy of
+     * {@code fastest} (the accelerator's own ranking) when it names one.
+     */
+    default PrecisionPolicy resolve(String backend, Set<PrecisionPolicy> supported, List<PrecisionPolicy> fastest) {
+        if (this instanceof Auto) {
+            for (PrecisionPolicy p : fastest) if (supported.contains(p)) return p;
+        }
         return switch (this) {
             case Fixed f -> {
                 if (!supported.contains(f.policy())) {

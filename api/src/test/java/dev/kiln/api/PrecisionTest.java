@@ -14,6 +14,15 @@ class PrecisionTest {
         assertEquals(PrecisionPolicy.FP32, Precision.auto().resolve("x", Set.of(PrecisionPolicy.FP32)));
     }
 
+    @Test void autoFollowsThePluginsOwnRankingAndAFixedPolicyIgnoresIt() {
+        Set<PrecisionPolicy> both = Set.of(PrecisionPolicy.FP32, PrecisionPolicy.BF16_MIXED);
+        var fp32First = java.util.List.of(PrecisionPolicy.FP32, PrecisionPolicy.BF16_MIXED);
+        assertEquals(PrecisionPolicy.FP32, Precision.auto().resolve("x", both, fp32First), "bf16 instructions that do not pay");
+        assertEquals(PrecisionPolicy.BF16_MIXED, Precision.auto().resolve("x", both, java.util.List.of()), "no ranking: the runtime's order");
+        assertEquals(PrecisionPolicy.BF16_MIXED, Precision.auto().resolve("x", both, java.util.List.of(PrecisionPolicy.TF32)), "a ranking of nothing supported counts for nothing");
+        assertEquals(PrecisionPolicy.BF16_MIXED, Precision.bf16Mixed().resolve("x", both, fp32First));
+    }
+
     @Test void anUnsupportedFixedPolicyIsAClearError() {
         var e = assertThrows(IllegalArgumentException.class, () -> Precision.bf16Mixed().resolve("javaref", Set.of(PrecisionPolicy.FP32)));
         assertTrue(e.getMessage().contains("javaref") && e.getMessage().contains("bf16-mixed") && e.getMessage().contains("fp32"), e.getMessage());

@@ -1,6 +1,7 @@
 package dev.kiln.spi;
 
 import dev.kiln.core.Device;
+import dev.kiln.core.PrecisionPolicy;
 import dev.kiln.spi.ir.Graph;
 import dev.kiln.spi.ir.TensorType;
 import java.lang.foreign.MemorySegment;
@@ -13,6 +14,14 @@ public interface Accelerator extends AutoCloseable {
     List<Device> devices();
 
     Capabilities capabilities();
+
+    /**
+     * The supported precision policies in the order this plugin finds them fast on its device,
+     * fastest first, as it measures or knows them: {@code Precision.auto()} takes the first. A
+     * CPU flag says an instruction exists, not that it pays (bf16 on AVX512_BF16 without AMX
+     * runs no faster than f32). Empty, the default, leaves the choice to the runtime's order.
+     */
+    default List<PrecisionPolicy> fastestPrecisions() { return List.of(); }
 
     /** Uninitialised device memory for one tensor. */
     Buffer allocate(TensorType type);

@@ -62,6 +62,11 @@ final class OneDnnAccelerator extends KernelAccelerator {
 
     @Override public Capabilities capabilities() { return CAPABILITIES; }
 
+    @Override public List<PrecisionPolicy> fastestPrecisions() {
+        ensureOpen();
+        return PrecisionSpeed.fastest(engine);
+    }
+
     @Override public Executable compile(Graph graph, CompileOptions options) {
         ensureOpen();
         return super.compile(graph, options);
