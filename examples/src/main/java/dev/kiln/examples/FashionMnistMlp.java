@@ -51,7 +51,8 @@ public final class FashionMnistMlp {
         // process becomes one rank of the job; started alone it is a group of one and nothing changes.
         try (ProcessGroup group = ProcessGroup.fromEnvironment();
              Kiln kiln = Kiln.open(KilnConfig.builder().backend(o.backend()).precision(o.precision()).processGroup(group).build())) {
-            Dataset train = join(data)[0], test = join(data)[1];
+            Dataset[] read = join(data);
+            Dataset train = read[0], test = read[1];
             Sequential model = mlp(o.hidden());
             if (group.isMain()) {
                 System.out.println("accelerator plugins:");

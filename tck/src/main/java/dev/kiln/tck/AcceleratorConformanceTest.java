@@ -339,7 +339,8 @@ public abstract class AcceleratorConformanceTest {
     /** Skips (rather than fails) a case that needs a dtype the plugin does not claim. */
     private void requireDtypes(Set<DType> needed) {
         for (DType d : needed) {
-            Assumptions.assumeTrue(accelerator.capabilities().dtypes().contains(d), () -> accelerator.name() + " does not support " + d.label());
+            Assumptions.assumeTrue(accelerator.capabilities().dtypes().contains(d), () -> accelerator.name() + " does not support " + d.label()
+                    + " (not in its Capabilities.dtypes); these cases run against a plugin that declares it, such as onednn on a CPU with AVX512_BF16 for bf16");
         }
     }
 

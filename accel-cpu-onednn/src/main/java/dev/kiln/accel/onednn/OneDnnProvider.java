@@ -31,13 +31,16 @@ public final class OneDnnProvider implements AcceleratorProvider {
 
     @Override public Accelerator open(AcceleratorConfig config) { return new OneDnnAccelerator(config); }
 
+    private static final java.util.concurrent.atomic.AtomicBoolean MPI_SEARCH_STARTED = new java.util.concurrent.atomic.AtomicBoolean();
+
     /**
-     * Looks for an MPI library on another thread while this one loads oneDNN: both are dlopen
+     * Looks for an MPI library on another thread, once per process, while this one loads oneDNN: both are dlopen
      * calls of ~0.1-0.3 s, and the probe's description needs both. Whoever asks for the result
      * first waits for the search (the JVM holds callers until its lazy holder is initialised); a
      * failure is left for that caller to meet, with its message.
      */
     private static void searchMpiMeanwhile() {
+        if (!MPI_SEARCH_STARTED.compareAndSet(false, true)) return;
         Thread t = new Thread(() -> {
             try {
                 MpiLibrary.process();

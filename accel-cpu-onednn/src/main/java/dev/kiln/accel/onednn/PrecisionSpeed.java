@@ -47,6 +47,12 @@ final class PrecisionSpeed {
         return CpuFeatures.bf16() ? rank(true, bf16Speedup(e)) : rank(false, 0);
     }
 
+    /** The measured ratio, or NaN before the first measurement. */
+    static double measuredSpeedup() {
+        Double m = measured;
+        return m == null ? Double.NaN : m;
+    }
+
     /** f32 matmul time over bf16 matmul time on [256, 1024] x [1024, 1024], medians of a few runs. */
     static double bf16Speedup(OneDnnEngine e) {
         Double m = measured;

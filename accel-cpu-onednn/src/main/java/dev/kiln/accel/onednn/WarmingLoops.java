@@ -45,7 +45,7 @@ final class WarmingLoops implements OptimLoops {
     private static final double SLOW_NANOS_PER_ELEMENT = 20;
 
     private final OptimLoops vector, scalar;
-    private final Warmer adam = new Warmer("adam"), sgd = new Warmer("sgd");
+    private final Warmer adam = new Warmer(true), sgd = new Warmer(false);
 
     WarmingLoops(OptimLoops vector, OptimLoops scalar) {
         this.vector = vector;
@@ -90,18 +90,18 @@ final class WarmingLoops implements OptimLoops {
 
     /** The warm-up of one update and the state of its switch. */
     private final class Warmer {
-        private final String kind;
+        private final boolean isAdam;
         private final AtomicBoolean started = new AtomicBoolean();
         /** Set by the warm-up thread, cleared for good by kernels that find the vector loop slow. */
         private volatile boolean warm;
         /** Touched only by kernel threads; a race between two of them at worst checks a few calls more or less. */
         private int checkedCalls, slowCalls;
 
-        Warmer(String kind) { this.kind = kind; }
+        Warmer(boolean isAdam) { this.isAdam = isAdam; }
 
         void start() {
             if (started.get() || !started.compareAndSet(false, true)) return;
-            Thread t = new Thread(this::warmUp, "kiln-onednn-" + kind + "-vector-warmup");
+            Thread t = new Thread(this::warmUp, "kiln-onednn-" + (isAdam ? "adam" : "sgd") + "-vector-warmup");
             t.setDaemon(true);
             t.start();
         }
@@ -121,7 +121,6 @@ final class WarmingLoops implements OptimLoops {
          * kernels would trap on) until the vector loop wins twice in a row.
          */
         private void warmUp() {
-            boolean isAdam = kind.equals("adam");
             int whole = 2 * 64, n = whole + 5; // two vectors of up to 64 lanes, then with and without a scalar tail
             try (Arena arena = Arena.ofShared()) {
                 MemorySegment[] in = new MemorySegment[4], out = new MemorySegment[3];

@@ -40,7 +40,8 @@ class OneDnnFusionTest {
     /** Autocast's bf16 layer: its three contractions with their casts back to f32, and the relu, become three matmuls. */
     @Test
     void aBf16MixedReluLayerBecomesThreeMatmulsWithF32Results() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(CpuFeatures.bf16(), "this CPU has no bf16 arithmetic: the plugin leaves bf16 contractions unfused");
+        org.junit.jupiter.api.Assumptions.assumeTrue(CpuFeatures.bf16(), "this CPU has neither AVX512_BF16 nor AMX, so the plugin leaves bf16 contractions unfused;"
+                + " the test runs on a CPU with either (an AMD Zen 4 or 5, an Intel Cooper Lake or Sapphire Rapids): ./mvnw -pl accel-cpu-onednn -am verify -Dtest=OneDnnFusionTest");
         Graph g = FusionGraphs.mixed().getFirst().graph();
         Graph fused = OneDnnFusion.fuse(g);
         List<Node> low = fused.nodes().stream().filter(n -> n.op() instanceof FusedOps.LowMatMul).toList();

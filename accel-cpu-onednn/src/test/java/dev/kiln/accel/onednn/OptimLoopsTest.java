@@ -36,15 +36,7 @@ class OptimLoopsTest {
      * switch that never comes into a failure, not a hang.
      */
     @Test void theWarmingLoopsSwitchToTheVectorLoopsAndStay() throws IOException, InterruptedException {
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), WarmingLoopsMain.class.getName());
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().remove("JDK_JAVA_OPTIONS");
-        pb.environment().remove("JAVA_TOOL_OPTIONS");
-        Process child = pb.start();
-        String log = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(child.waitFor(120, TimeUnit.SECONDS), log);
-        assertEquals(0, child.exitValue(), log);
+        String log = runJvm(WarmingLoopsMain.class, "--add-modules", "jdk.incubator.vector");
         assertTrue(log.lines().anyMatch(l -> l.startsWith("WARM true ")), "the vector loops never overtook the scalar ones within 60 s:\n" + log);
         assertTrue(log.contains("STAYS true"), "the kernels' calls found the vector loop slow after the switch and went back to the scalar one:\n" + log);
         assertTrue(log.contains("SGD false"), "SGD's loop is warmed only once an SGD update runs:\n" + log);
@@ -99,20 +91,30 @@ class OptimLoopsTest {
 
     /** Runs a JVM with no flags at all, like a host application, on this test class path. */
     @Test void aJvmWithoutTheVectorModuleRunsTheScalarLoopsWithTheSameBits() throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), OptimizerBits.class.getName()));
+        String log = runJvm(OptimizerBits.class);
+        assertTrue(log.contains("VECTOR_MODULE false"), log);
+        assertTrue(log.contains("REASON oneDNN ") && log.contains("; Vector API absent: optimizer loops scalar; add --add-modules jdk.incubator.vector"), log);
+        String bits = log.lines().filter(l -> l.startsWith("BITS ")).findFirst().orElseThrow(() -> new AssertionError(log));
+        assertEquals("BITS " + OptimizerBits.digest(), bits, "vector loops here, scalar loops in the child:\n" + log);
+    }
+
+    /**
+     * Runs {@code main} in a fresh JVM on this test class path with only {@code options}, and
+     * returns its output once it exited with status 0 (within 120 s).
+     */
+    private static String runJvm(Class<?> main, String... options) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(List.of(options));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        // Options from the environment would defeat the point of a flag-free JVM.
+        // Options from the environment would defeat the point of a JVM with only these flags.
         pb.environment().remove("JDK_JAVA_OPTIONS");
         pb.environment().remove("JAVA_TOOL_OPTIONS");
         Process child = pb.start();
         String log = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(child.waitFor(120, TimeUnit.SECONDS), log);
         assertEquals(0, child.exitValue(), log);
-        assertTrue(log.contains("VECTOR_MODULE false"), log);
-        assertTrue(log.contains("REASON oneDNN ") && log.contains("; Vector API absent: optimizer loops scalar; add --add-modules jdk.incubator.vector"), log);
-        String bits = log.lines().filter(l -> l.startsWith("BITS ")).findFirst().orElseThrow(() -> new AssertionError(log));
-        assertEquals("BITS " + OptimizerBits.digest(), bits, "vector loops here, scalar loops in the child:\n" + log);
+        return log;
     }
 
     private interface Loop {

@@ -22,7 +22,7 @@ class PrecisionSpeedTest {
             List<PrecisionPolicy> ranked = acc.fastestPrecisions();
             assertEquals(acc.capabilities().precisions(), java.util.Set.copyOf(ranked), "every supported policy, and only those");
             if (CpuFeatures.bf16()) {
-                double speedup = PrecisionSpeed.bf16Speedup(null);
+                double speedup = PrecisionSpeed.measuredSpeedup();
                 assertTrue(speedup > 0 && Double.isFinite(speedup), "speedup " + speedup);
                 assertEquals(PrecisionSpeed.rank(true, speedup), ranked);
             }
