@@ -43,6 +43,15 @@ final class WarmingLoops implements OptimLoops {
     private static final int CHECKED_CALLS = 64;
     /** A compiled vector loop takes ~0.4 ns per element, the scalar one ~1.5, an interpreted vector one ~250. */
     private static final double SLOW_NANOS_PER_ELEMENT = 20;
+    /**
+     * A warm-up round counts as a win only below this many nanoseconds per element as well as
+     * faster than the scalar round: over the warm-up's short scratch the C2-compiled vector loop
+     * took 2-4 ns per element, the C1-compiled one (which boxes vectors like the interpreter)
+     * 50-215, and an interpreted scalar loop 600-1,000, so beating the scalar loop alone let a
+     * C1-compiled vector loop through in one run of five (the kernels' check then fell back to
+     * the scalar loop for good, 2.4x slower per update for the rest of the run).
+     */
+    private static final double FAST_NANOS_PER_ELEMENT = 10;
 
     private final OptimLoops vector, scalar;
     private final Warmer adam = new Warmer(true), sgd = new Warmer(false);
@@ -88,6 +97,11 @@ final class WarmingLoops implements OptimLoops {
         }
     }
 
+    /** Whether a warm-up round shows the vector loop compiled: fast in itself, and faster than the scalar loop. */
+    static boolean vectorWon(long vectorNanos, long scalarNanos, long elements) {
+        return vectorNanos < FAST_NANOS_PER_ELEMENT * elements && vectorNanos < scalarNanos;
+    }
+
     /** The warm-up of one update and the state of its switch. */
     private final class Warmer {
         private final boolean isAdam;
@@ -130,6 +144,8 @@ final class WarmingLoops implements OptimLoops {
                     in[0].setAtIndex(ValueLayout.JAVA_FLOAT, k, 0.01f * k);
                     in[1].setAtIndex(ValueLayout.JAVA_FLOAT, k, 1e-3f * (k % 7 - 3));
                 }
+                // Each round's elements: half its calls update the two whole vectors, half add the tail.
+                long elements = ROUND / 2 * (long) whole + ROUND / 2 * (long) n;
                 int wins = 0;
                 for (int call = 0; call < MAX_CALLS && wins < 2; ) {
                     long t0 = System.nanoTime();
@@ -146,7 +162,7 @@ final class WarmingLoops implements OptimLoops {
                         else scalar.sgd(in, out, 0, to, 1e-3f, 0f, 0.9f, false);
                     }
                     long t2 = System.nanoTime();
-                    wins = t1 - t0 < t2 - t1 ? wins + 1 : 0;
+                    wins = vectorWon(t1 - t0, t2 - t1, elements) ? wins + 1 : 0;
                     if (call > PAUSE_AFTER_CALLS && wins < 2) Thread.sleep(PAUSE_MILLIS);
                 }
                 warm = wins >= 2;
