@@ -72,6 +72,9 @@ final class OneDnnAccelerator extends KernelAccelerator {
         return super.compile(graph, options);
     }
 
+    /** The engine, for the plugin's tests. */
+    OneDnnEngine engine() { return engine; }
+
     void ensureOpen() {
         if (engine.isClosed()) throw new IllegalStateException("onednn accelerator is closed");
     }
@@ -100,6 +103,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
 
     @Override protected Kernel kernel(Node node, CompileOptions options) {
         String what = node.describe();
+        engine.enterCreation();
         try {
             return switch (node.op()) {
                 case Primitive p -> primitive(p, node, what);

@@ -61,6 +61,21 @@ final class OneDnnEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Called before creating primitives. oneDNN splits a primitive's work for the thread count in
+     * force when its descriptor is created, and a primitive created for one thread stays on one
+     * whatever count it later runs under (a 128x784x128 matmul created under 1 thread took 140-159
+     * us run under 2, as under 1; created under 2, 121 us under 2 and 138-157 us under 1, as one
+     * created for 1). So every primitive is created for the engine's count, and small ones are
+     * capped when they run ({@link OneDnnPrimitive}); otherwise whichever small primitive ran last
+     * on the compiling thread (the tuner's timing runs, the previous step) left the next
+     * executable's large primitives on one thread.
+     */
+    void enterCreation() { enter(0); }
+
+    /** The thread count this thread last set for oneDNN, -1 before any (libgomp's default: all). */
+    int threadsInForce() { return THREADS_SET.get()[0]; }
+
     synchronized void own(OneDnnPrimitive p) {
         if (closed) {
             p.close();

@@ -65,6 +65,7 @@ final class PrecisionSpeed {
 
     private static double measure(OneDnnEngine e) {
         TensorType out = TensorType.of(DType.F32, M, N);
+        e.enterCreation();
         try (Kernel f32 = OneDnnMatmul.matmul(e, "auto precision probe (f32 matmul)", new Primitive.MatMul(false, false),
                      TensorType.of(DType.F32, M, K), TensorType.of(DType.F32, K, N), out);
              Kernel bf16 = OneDnnMatmul.low(e, "auto precision probe (bf16 matmul)", new FusedOps.LowMatMul(false, false, false, Activation.NONE),
