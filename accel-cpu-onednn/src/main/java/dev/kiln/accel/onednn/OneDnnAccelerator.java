@@ -51,6 +51,7 @@ final class OneDnnAccelerator extends KernelAccelerator {
         this.engine = new OneDnnEngine(config.threads());
         // Most programs that open an accelerator train with Adam: its compiled loop is then ready by the first step.
         OptimLoops.prewarmAdam();
+        JitGemmWarmup.start();
         int threads = config.threads() > 0 ? config.threads() : OneDnnNative.defaultThreads();
         this.devices = List.of(new Device("cpu", 0,
                 "oneDNN " + OneDnnNative.version() + ", " + threads + " threads, " + OneDnnNative.effectiveIsa() + "; " + OptimLoops.description()));
