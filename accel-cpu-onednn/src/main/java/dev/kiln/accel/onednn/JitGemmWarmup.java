@@ -21,12 +21,7 @@ final class JitGemmWarmup {
     private static final AtomicBoolean STARTED = new AtomicBoolean();
 
     /** Starts the generation once per process; never fails (a failure leaves it to the first product). */
-    static void start() {
-        if (STARTED.get() || !STARTED.compareAndSet(false, true)) return;
-        Thread t = new Thread(JitGemmWarmup::run, "kiln-onednn-sgemm-warmup");
-        t.setDaemon(true);
-        t.start();
-    }
+    static void start() { Background.once(STARTED, "kiln-onednn-sgemm-warmup", JitGemmWarmup::run); }
 
     private static void run() {
         try {

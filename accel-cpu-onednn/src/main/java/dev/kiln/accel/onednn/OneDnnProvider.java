@@ -40,15 +40,12 @@ public final class OneDnnProvider implements AcceleratorProvider {
      * failure is left for that caller to meet, with its message.
      */
     private static void searchMpiMeanwhile() {
-        if (!MPI_SEARCH_STARTED.compareAndSet(false, true)) return;
-        Thread t = new Thread(() -> {
+        Background.once(MPI_SEARCH_STARTED, "kiln-onednn-mpi-search", () -> {
             try {
                 MpiLibrary.process();
             } catch (Throwable ignored) {
                 // The caller's own call reports it.
             }
-        }, "kiln-onednn-mpi-search");
-        t.setDaemon(true);
-        t.start();
+        });
     }
 }

@@ -114,10 +114,9 @@ final class WarmingLoops implements OptimLoops {
         Warmer(boolean isAdam) { this.isAdam = isAdam; }
 
         void start() {
-            if (started.get() || !started.compareAndSet(false, true)) return;
-            Thread t = new Thread(this::warmUp, "kiln-onednn-" + (isAdam ? "adam" : "sgd") + "-vector-warmup");
-            t.setDaemon(true);
-            t.start();
+            // Called by every update until the switch: the flag is read before a name or a task is built.
+            if (started.get()) return;
+            Background.once(started, "kiln-onednn-" + (isAdam ? "adam" : "sgd") + "-vector-warmup", this::warmUp);
         }
 
         boolean checking() { return checkedCalls < CHECKED_CALLS; }
